@@ -1,0 +1,64 @@
+"""A registry of tiny seeded Keras models the tests share.
+
+Biases are non-zero on purpose: with zero biases tf2onnx drops BiasAdd/Add and
+some conversions would go untested.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import keras
+
+MODELS: dict[str, Callable[[], keras.Model]] = {}
+
+
+def register(function: Callable[[], keras.Model]) -> Callable[[], keras.Model]:
+    """Add a model builder to :data:`MODELS` under its function name."""
+    MODELS[function.__name__] = function
+    return function
+
+
+def build(name: str, seed: int = 0) -> keras.Model:
+    """Build the registered model ``name`` with a fixed seed."""
+    keras.utils.set_random_seed(seed)
+    return MODELS[name]()
+
+
+@register
+def small_cnn() -> keras.Model:
+    inputs = keras.Input((16, 16, 3), name="image")
+    x = keras.layers.Conv2D(8, 3, bias_initializer="random_normal", activation="relu")(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Conv2D(8, 3, padding="same", bias_initializer="random_normal")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(5, bias_initializer="random_normal")(x)
+    return keras.Model(inputs, outputs, name="small_cnn")
+
+
+@register
+def attention_block() -> keras.Model:
+    """Dense + LayerNormalization + MultiHeadAttention over a (batch, 8, 16) sequence."""
+    inputs = keras.Input((8, 16), name="tokens")
+    x = keras.layers.Dense(16, bias_initializer="random_normal")(inputs)
+    attended = keras.layers.MultiHeadAttention(num_heads=2, key_dim=8)(x, x)
+    x = keras.layers.LayerNormalization()(x + attended)
+    x = keras.layers.Dense(32, activation="gelu", bias_initializer="random_normal")(x)
+    outputs = keras.layers.Dense(4, bias_initializer="random_normal")(x)
+    return keras.Model(inputs, outputs, name="attention_block")
+
+
+@register
+def two_inputs_two_outputs() -> keras.Model:
+    image = keras.Input((8, 8, 3), name="img")
+    aux = keras.Input((4,), name="aux")
+    x = keras.layers.Conv2D(4, 3, bias_initializer="random_normal")(image)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Concatenate()([x, aux])
+    return keras.Model([image, aux], [keras.layers.Dense(3)(x), keras.layers.Dense(2)(x)], name="two_io")
+
+
+@register
+def mobilenet_v2() -> keras.Model:
+    return keras.applications.MobileNetV2(weights=None, classifier_activation=None)

@@ -1,0 +1,81 @@
+"""Export to ONNX: parity with TensorFlow on ONNX Runtime, names, dynamic batch, foreign ops."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+import tensorflow as tf
+
+from tftrt_kit.engines.onnxruntime import OnnxRuntimeExecutor
+from tftrt_kit.errors import UnsupportedOpError
+from tftrt_kit.evaluate import compare, sample_inputs
+from tftrt_kit.export import ExportOptions, convert_to_fp16, export_source, foreign_nodes
+from tftrt_kit.source import load_source
+
+
+@pytest.fixture(scope="module")
+def exported(source_of):
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            cache[name] = export_source(source_of(name))
+        return cache[name]
+
+    return get
+
+
+@pytest.mark.parametrize("name", ["small_cnn", "attention_block", "two_inputs_two_outputs", "mobilenet_v2"])
+def test_onnx_runtime_matches_tensorflow(source_of, exported, name):
+    source, model = source_of(name), exported(name)
+    onnx.checker.check_model(model)
+    assert foreign_nodes(model) == []
+    feeds = sample_inputs(source.inputs, batch=2, seed=3)
+    accuracy = compare(source.run(feeds), OnnxRuntimeExecutor(model)(feeds), executor="onnxruntime")
+    assert accuracy.max_rel_error <= 1e-4, accuracy
+    assert accuracy.cosine > 0.99999
+
+
+def test_names_kept_and_batch_dynamic(source_of, exported):
+    source, model = source_of("two_inputs_two_outputs"), exported("two_inputs_two_outputs")
+    assert sorted(i.name for i in model.graph.input) == ["aux", "img"]
+    assert sorted(o.name for o in model.graph.output) == ["output_0", "output_1"]
+    for value in model.graph.input:
+        dims = value.type.tensor_type.shape.dim
+        assert dims[0].dim_param and not dims[0].HasField("dim_value")
+        assert all(d.HasField("dim_value") for d in dims[1:])
+    run = OnnxRuntimeExecutor(model)
+    for batch in (1, 4):
+        feeds = sample_inputs(source.inputs, batch=batch, seed=batch)
+        outputs = run(feeds)
+        assert outputs["output_0"].shape == (batch, 3)
+        np.testing.assert_allclose(outputs["output_1"], source.run(feeds)["output_1"], rtol=1e-5, atol=1e-5)
+
+
+def test_opset_is_configurable(source_of):
+    model = export_source(source_of("small_cnn"), ExportOptions(opset=13))
+    assert {o.domain: o.version for o in model.opset_import}[""] == 13
+
+
+def test_fp16_copy_keeps_float32_io_and_stays_close(source_of, exported):
+    source = source_of("small_cnn")
+    half = convert_to_fp16(exported("small_cnn"))
+    assert half.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert any(init.data_type == onnx.TensorProto.FLOAT16 for init in half.graph.initializer)
+    feeds = sample_inputs(source.inputs, batch=2, seed=0)
+    accuracy = compare(source.run(feeds), OnnxRuntimeExecutor(half)(feeds), executor="onnxruntime")
+    assert 0 < accuracy.max_rel_error < 1e-2
+
+
+def test_tensorflow_op_left_in_graph_is_named(tmp_path):
+    class LogGamma(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x")])
+        def __call__(self, x):
+            return {"y": tf.math.lgamma(tf.nn.relu(x) + 1.0) * 2.0}
+
+    module = LogGamma()
+    tf.saved_model.save(module, str(tmp_path), signatures={"serving_default": module.__call__})
+    with pytest.raises(UnsupportedOpError, match=r"Lgamma \(TF node '[^']*Lgamma[^']*'\)") as caught:
+        export_source(load_source(tmp_path))
+    assert [op for op, _ in caught.value.ops] == ["Lgamma"]

@@ -1,0 +1,55 @@
+"""tftrt_kit: take a TensorFlow/Keras model to NVIDIA TensorRT by two routes and compare them.
+
+``import tftrt_kit`` is fast: TensorFlow, tf2onnx, ONNX Runtime and TensorRT load
+on first use.
+
+Example:
+    >>> import tftrt_kit                                              # doctest: +SKIP
+    >>> report = tftrt_kit.convert("saved_model_dir")                 # doctest: +SKIP
+    >>> print(report)                                                 # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from tftrt_kit.errors import (
+    ArtifactError,
+    CalibrationError,
+    ConfigError,
+    EngineBuildError,
+    ExportError,
+    MissingDependencyError,
+    OutputDirError,
+    QuantizationError,
+    RuntimeInputError,
+    SegmentationError,
+    SourceError,
+    TftrtKitError,
+    UnsupportedOpError,
+)
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "convert": "tftrt_kit.api",
+    "load": "tftrt_kit.runtime",
+    "load_source": "tftrt_kit.source",
+    "Report": "tftrt_kit.report",
+    "RouteResult": "tftrt_kit.report",
+}
+
+__all__ = [
+    "ArtifactError", "CalibrationError", "ConfigError", "EngineBuildError", "ExportError", "MissingDependencyError",
+    "OutputDirError", "QuantizationError", "RuntimeInputError", "SegmentationError", "SourceError",
+    "TftrtKitError", "UnsupportedOpError", *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'tftrt_kit' has no attribute {name!r}")

@@ -1,0 +1,1 @@
+"""Executors and builders: ONNX Runtime, TensorRT / TensorRT-RTX. Heavy modules load lazily."""

@@ -1,0 +1,223 @@
+"""TensorFlow graph to ONNX, checked to be a TensorRT model.
+
+tf2onnx converts; polygraphy folds constants; then three checks make the file a
+TensorRT model or raise: ``onnx.checker``, every node in a standard ONNX domain
+with a registered schema (a TensorFlow op tf2onnx could not convert is named with
+its TF node), and the requested input/output names present.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import logging
+import time
+from typing import Any, Sequence
+
+from tftrt_kit.errors import ExportError, UnsupportedOpError
+from tftrt_kit.export_handlers import EXTRA_TF_HANDLERS
+
+DEFAULT_OPSET = 17
+STANDARD_DOMAINS = ("", "ai.onnx")
+
+#: tf2onnx optimizers that fold weight QuantizeLinear/DequantizeLinear pairs into float
+#: constants; explicit quantization needs them kept (onnx/tensorflow-onnx#1719).
+QDQ_FOLDING_OPTIMIZERS = ("q_dq_optimizer", "const_dequantize_optimizer")
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportOptions:
+    """How a graph is exported.
+
+    Attributes:
+        opset: ONNX opset (13 or newer for per-channel Q/DQ).
+        fold_constants: Run polygraphy's constant folding after tf2onnx.
+        keep_qdq: Keep explicit Q/DQ (turns off tf2onnx's Q/DQ folding and skips
+            folding of QuantizeLinear nodes).
+    """
+
+    opset: int = DEFAULT_OPSET
+    fold_constants: bool = True
+    keep_qdq: bool = False
+
+
+def export_source(source: Any, options: ExportOptions = ExportOptions()) -> Any:
+    """Export a :class:`~tftrt_kit.source.Source` to an ONNX model named like its signature.
+
+    ONNX inputs and outputs take the signature's names (``source.inputs[i].name``),
+    so a user feeds the ONNX model exactly as the SavedModel signature.
+
+    Args:
+        source: The loaded source.
+        options: Export options.
+
+    Returns:
+        A checked ``onnx.ModelProto``.
+
+    Raises:
+        UnsupportedOpError: an op could not be converted to standard ONNX.
+        ExportError: tf2onnx failed or the result does not pass ``onnx.checker``.
+    """
+    renames = {t: s.name for t, s in zip(source.input_tensors, source.inputs)}
+    renames.update({t: s.name for t, s in zip(source.output_tensors, source.outputs)})
+    return export_graph(
+        source.graph_def,
+        list(source.input_tensors),
+        list(source.output_tensors),
+        options,
+        renames=renames,
+        name=source.signature_key,
+    )
+
+
+def export_graph(
+    graph_def: Any,
+    input_tensors: Sequence[str],
+    output_tensors: Sequence[str],
+    options: ExportOptions = ExportOptions(),
+    *,
+    renames: dict[str, str] | None = None,
+    name: str = "tftrt_kit",
+) -> Any:
+    """Export the part of a frozen GraphDef between ``input_tensors`` and ``output_tensors``.
+
+    Intermediate tensors are valid inputs: tf2onnx converts only the subgraph
+    between them, which is how a segment is exported without GraphDef surgery.
+
+    Args:
+        graph_def: A frozen ``GraphDef``.
+        input_tensors: Tensor names (``"node:0"``) to feed.
+        output_tensors: Tensor names to fetch.
+        options: Export options.
+        renames: Optional tensor name -> ONNX name mapping for inputs and outputs.
+        name: Graph name written in the ONNX model.
+
+    Returns:
+        A checked ``onnx.ModelProto``.
+
+    Raises:
+        UnsupportedOpError: a node outside the standard ONNX domains remains.
+        ExportError: tf2onnx failed, or the model fails ``onnx.checker``.
+    """
+    started = time.perf_counter()
+    model = _tf2onnx(graph_def, list(input_tensors), list(output_tensors), options, renames or {}, name)
+    if options.fold_constants:
+        model = _fold_constants(model, options.keep_qdq)
+    check_onnx(model, [renames.get(t, t) if renames else t for t in input_tensors],
+               [renames.get(t, t) if renames else t for t in output_tensors])
+    model.doc_string = f"tftrt_kit export in {time.perf_counter() - started:.2f}s"
+    return model
+
+
+def _tf2onnx(graph_def, inputs, outputs, options, renames, name):
+    import tensorflow as tf
+    from tf2onnx import optimizer, tf_loader
+    from tf2onnx.tfonnx import process_tf_graph
+
+    optimizers = dict(optimizer._get_optimizers())
+    if options.keep_qdq:
+        for key in QDQ_FOLDING_OPTIMIZERS:
+            optimizers.pop(key, None)
+    log = io.StringIO()
+    handler = logging.StreamHandler(log)
+    tf2onnx_logger = logging.getLogger("tf2onnx")
+    tf2onnx_logger.addHandler(handler)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            with tf.Graph().as_default():
+                optimized = tf_loader.tf_optimize(inputs, outputs, graph_def)
+            with tf.Graph().as_default() as tf_graph:
+                tf.import_graph_def(optimized, name="")
+                graph = process_tf_graph(
+                    tf_graph,
+                    continue_on_error=True,
+                    opset=options.opset,
+                    input_names=inputs,
+                    output_names=outputs,
+                    tensors_to_rename=renames,
+                    custom_op_handlers=dict(EXTRA_TF_HANDLERS),
+                )
+            graph = optimizer.optimize_graph(graph, catch_errors=True, optimizers=optimizers)
+            return graph.make_model(f"converted from {name} by tftrt_kit")
+    except Exception as err:
+        raise ExportError(
+            f"Expected tf2onnx to convert the graph between {inputs} and {outputs}. "
+            f"Received: {type(err).__name__}: {str(err).strip()[:500]}"
+        ) from err
+    finally:
+        tf2onnx_logger.removeHandler(handler)
+
+
+def _fold_constants(model, keep_qdq: bool):
+    import onnx_graphsurgeon as gs
+
+    graph = gs.import_onnx(model)
+    exclude = (lambda node: node.op == "QuantizeLinear") if keep_qdq else None
+    graph.fold_constants(should_exclude_node=exclude, error_ok=True).cleanup().toposort()
+    folded = gs.export_onnx(graph)
+    del folded.opset_import[:]
+    folded.opset_import.extend(model.opset_import)
+    folded.ir_version = model.ir_version
+    return folded
+
+
+def foreign_nodes(model: Any) -> list[tuple[str, str]]:
+    """``(op_type, node_name)`` of every node TensorRT's ONNX parser would not know.
+
+    A node is foreign when its domain is not a standard ONNX domain or its op
+    type has no schema there (tf2onnx leaves unconvertible TensorFlow ops in the
+    graph under their TF op type and node name).
+    """
+    import onnx
+
+    found = []
+    for node in model.graph.node:
+        if node.domain not in STANDARD_DOMAINS or not onnx.defs.has(node.op_type, node.domain):
+            found.append((node.op_type, node.name))
+    return found
+
+
+def check_onnx(model: Any, input_names: Sequence[str], output_names: Sequence[str]) -> None:
+    """Raise unless ``model`` is a standard-domain ONNX model with the given I/O names.
+
+    Raises:
+        UnsupportedOpError: names each non-standard op and its TensorFlow node.
+        ExportError: ``onnx.checker`` fails or an input/output name is missing.
+    """
+    import onnx
+
+    foreign = foreign_nodes(model)
+    if foreign:
+        listed = ", ".join(f"{op} (TF node {node!r})" for op, node in foreign[:20])
+        more = f" and {len(foreign) - 20} more" if len(foreign) > 20 else ""
+        raise UnsupportedOpError(
+            f"Expected only standard ONNX ops, which TensorRT can parse. Received: {len(foreign)} "
+            f"TensorFlow op(s) that tf2onnx could not convert: {listed}{more}. Use the segment route "
+            "to keep them in TensorFlow, or replace them in the model.",
+            ops=foreign,
+        )
+    try:
+        onnx.checker.check_model(model, full_check=False)
+    except onnx.checker.ValidationError as err:
+        raise ExportError(f"Expected a valid ONNX model. Received: onnx.checker error: {str(err).strip()[:500]}") from err
+    graph_inputs = {i.name for i in model.graph.input}
+    graph_outputs = {o.name for o in model.graph.output}
+    missing = [n for n in input_names if n not in graph_inputs] + [n for n in output_names if n not in graph_outputs]
+    if missing:
+        raise ExportError(
+            f"Expected the ONNX model to keep input/output names {list(input_names)} -> {list(output_names)}. "
+            f"Received: {sorted(graph_inputs)} -> {sorted(graph_outputs)}; missing {missing}."
+        )
+
+
+def convert_to_fp16(model: Any) -> Any:
+    """FP16 copy of ``model``: float weights and compute in half, inputs and outputs kept float32.
+
+    TensorRT-RTX (and TensorRT with a strongly typed network) takes precision from
+    the ONNX types rather than a builder flag, so FP16 is expressed in the model;
+    ONNX Runtime then measures the same FP16 model's accuracy.
+    """
+    from onnxconverter_common import float16
+
+    return float16.convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=False)

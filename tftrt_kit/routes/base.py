@@ -1,0 +1,73 @@
+"""What every route shares: its context, stage timing, and the route registry."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator, Protocol
+
+from tftrt_kit.report import RouteResult
+
+PRECISIONS = ("fp32", "fp16", "int8")
+
+
+@dataclasses.dataclass(frozen=True)
+class RouteContext:
+    """Inputs every route receives from ``convert()``.
+
+    Attributes:
+        output_dir: Where the route's artifact directory is written (renamed into place whole).
+        precision: ``fp32``, ``fp16`` or ``int8``.
+        backend: TensorRT module for checks and builds (``auto``, ``tensorrt``, ``tensorrt_rtx``).
+        build_plans: Build TensorRT plans when a builder is installed (else only parse-check).
+        calibration_data: Calibration inputs for INT8 (see :mod:`tftrt_kit.quantize`).
+        overwrite: Replace an existing non-empty artifact directory.
+        progress: Show progress bars.
+    """
+
+    output_dir: Path
+    precision: str = "fp32"
+    backend: str = "auto"
+    build_plans: bool = True
+    calibration_data: Any = dataclasses.field(default=None, compare=False)
+    overwrite: bool = False
+    progress: bool = False
+
+
+class Route(Protocol):
+    """A conversion route: turns a source into an artifact and a partial RouteResult."""
+
+    name: str
+
+    def __call__(self, source: Any, context: RouteContext) -> RouteResult: ...
+
+
+ROUTES: dict[str, Callable[[], Route]] = {}
+
+
+def register_route(name: str) -> Callable[[type], type]:
+    """Class decorator adding a route to :data:`ROUTES` under ``name``."""
+
+    def decorate(cls: type) -> type:
+        cls.name = name
+        ROUTES[name] = cls
+        return cls
+
+    return decorate
+
+
+@contextlib.contextmanager
+def stage(result: RouteResult, name: str) -> Iterator[None]:
+    """Time the block and record its seconds as ``result.timings[name]`` (added up if repeated)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        result.timings[name] = result.timings.get(name, 0.0) + time.perf_counter() - started
+
+
+def directory_bytes(path: Path) -> int:
+    """Total size of the files under ``path``."""
+    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())

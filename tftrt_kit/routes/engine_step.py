@@ -1,0 +1,44 @@
+"""The TensorRT step shared by routes: check acceptance, build a plan where a builder exists."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from tftrt_kit.engines.tensorrt_builder import BuildOptions, TensorRTBuilder, TensorRTCheck
+from tftrt_kit.errors import EngineBuildError, MissingDependencyError
+from tftrt_kit.routes.base import RouteContext
+
+
+@dataclasses.dataclass
+class EngineOutcome:
+    """What the TensorRT step produced: a plan (maybe), the check, or why it was skipped."""
+
+    plan: bytes | None = None
+    check: TensorRTCheck | None = None
+    skipped: str | None = None
+    module: str | None = None
+
+
+def check_and_build(model: Any, context: RouteContext, options: BuildOptions | None = None) -> EngineOutcome:
+    """Parse ``model`` with TensorRT and build a plan when ``context.build_plans``.
+
+    A missing TensorRT module is not an error here: the outcome is "skipped" with
+    the install hint, and the route goes on with its ONNX artifact. A parser or
+    build refusal is recorded in the check (``accepted=False`` / ``error``).
+    """
+    try:
+        builder = TensorRTBuilder(context.backend)
+    except MissingDependencyError as err:
+        return EngineOutcome(skipped=str(err))
+    options = options or BuildOptions(precision=context.precision)
+    if not context.build_plans:
+        return EngineOutcome(check=builder.check(model), module=builder.module_name)
+    try:
+        plan, check = builder.build(model, options)
+    except EngineBuildError as err:
+        check = builder.check(model)
+        check.precision = options.precision
+        check.error = str(err)
+        return EngineOutcome(check=check, module=builder.module_name)
+    return EngineOutcome(plan=plan, check=check, module=builder.module_name)

@@ -1,0 +1,263 @@
+"""Load a model to convert, once, into a :class:`Source`.
+
+A source is a SavedModel directory, a ``keras.Model`` or a ``.keras`` file. Keras
+sources are exported to a SavedModel first (``model.export``), so every route sees
+the same thing: a signature function, its input and output specs, and the frozen
+GraphDef (variables turned into constants) with the tensor names that feed and
+fetch it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from tftrt_kit.errors import SourceError
+
+DEFAULT_SIGNATURE = "serving_default"
+
+#: TensorFlow dtypes a converted model may take as input (TensorRT and ONNX both carry them).
+SUPPORTED_INPUT_DTYPES = frozenset(
+    {"float32", "float16", "bfloat16", "float64", "int8", "uint8", "int32", "int64", "bool"}
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class TensorSpec:
+    """Name, dtype and shape (``None`` for a dynamic dimension) of one model input or output."""
+
+    name: str
+    dtype: str
+    shape: tuple[int | None, ...]
+
+    @property
+    def has_dynamic_batch(self) -> bool:
+        """Whether the leading dimension is dynamic."""
+        return bool(self.shape) and self.shape[0] is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"name": self.name, "dtype": self.dtype, "shape": list(self.shape)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TensorSpec":
+        """Inverse of :meth:`to_dict`."""
+        return cls(str(data["name"]), str(data["dtype"]), tuple(data["shape"]))
+
+
+@dataclasses.dataclass
+class Source:
+    """A loaded model: one signature, its specs and its frozen graph.
+
+    Attributes:
+        description: Where the model came from (a path, or ``keras.Model 'name'``).
+        saved_model_dir: The SavedModel directory (a temporary export for Keras sources).
+        signature_key: The chosen signature.
+        signature_keys: Every signature of the SavedModel.
+        inputs: Input specs, in the signature's (sorted) order.
+        outputs: Output specs, in the signature's (sorted) order.
+        graph_def: Frozen GraphDef of the signature.
+        input_tensors: Graph tensor name feeding each input, aligned with ``inputs``.
+        output_tensors: Graph tensor name of each output, aligned with ``outputs``.
+        keras_model: The Keras model when the source is one (quantization works on it).
+        seconds: Time spent per stage (``load``, ``freeze``).
+    """
+
+    description: str
+    saved_model_dir: Path
+    signature_key: str
+    signature_keys: tuple[str, ...]
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    graph_def: Any
+    input_tensors: tuple[str, ...]
+    output_tensors: tuple[str, ...]
+    keras_model: Any = None
+    seconds: dict[str, float] = dataclasses.field(default_factory=dict)
+    _loaded: Any = dataclasses.field(default=None, repr=False)
+    _tempdir: Any = dataclasses.field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        ins = ", ".join(f"{s.name}:{s.dtype}{list(s.shape)}" for s in self.inputs)
+        outs = ", ".join(f"{s.name}:{s.dtype}{list(s.shape)}" for s in self.outputs)
+        return (
+            f"Source({self.description!r}, signature={self.signature_key!r}, "
+            f"inputs=[{ins}], outputs=[{outs}], nodes={len(self.graph_def.node)})"
+        )
+
+    @property
+    def signature(self) -> Any:
+        """The signature's concrete function (takes keyword tensors, returns a dict)."""
+        return self._loaded.signatures[self.signature_key]
+
+    @property
+    def loaded(self) -> Any:
+        """The object returned by ``tf.saved_model.load``."""
+        return self._loaded
+
+    def run(self, feeds: dict[str, Any]) -> dict[str, Any]:
+        """Run the source signature on numpy ``feeds``; returns numpy outputs by name."""
+        import tensorflow as tf
+
+        tensors = {s.name: tf.constant(feeds[s.name], dtype=s.dtype) for s in self.inputs}
+        return {k: v.numpy() for k, v in self.signature(**tensors).items()}
+
+
+def load_source(model: Any, *, signature: str | None = None) -> Source:
+    """Load ``model`` into a :class:`Source`.
+
+    Args:
+        model: A SavedModel directory (str or Path), a ``.keras`` file, or a
+            ``keras.Model``. A :class:`Source` is returned unchanged.
+        signature: Signature key to convert (default ``serving_default``).
+
+    Returns:
+        The loaded source.
+
+    Raises:
+        SourceError: the path is missing or not a model, ``saved_model.pb`` is
+            corrupt, the signature does not exist (the message lists the ones that
+            do), or an input has an unsupported dtype or unknown rank.
+
+    Example:
+        >>> src = load_source("resnet_savedmodel/")          # doctest: +SKIP
+        >>> src.inputs[0].shape                               # doctest: +SKIP
+        (None, 224, 224, 3)
+    """
+    if isinstance(model, Source):
+        return model
+    started = time.perf_counter()
+    tempdir = None
+    keras_model = None
+    if isinstance(model, (str, Path)):
+        path = Path(model)
+        if not path.exists():
+            raise SourceError(f"Expected a SavedModel directory or a .keras file. Received: path={str(path)!r}, which does not exist.")
+        if path.is_file():
+            if path.suffix != ".keras":
+                raise SourceError(
+                    f"Expected a SavedModel directory or a .keras file. Received: path={str(path)!r}, "
+                    "a file that is neither (a SavedModel is a directory holding saved_model.pb)."
+                )
+            keras_model = _load_keras_file(path)
+        else:
+            saved_model_dir, description = path, str(path)
+    elif _is_keras_model(model):
+        keras_model = model
+    else:
+        raise SourceError(
+            "Expected a SavedModel directory, a .keras file or a keras.Model. "
+            f"Received: model of type {type(model).__name__}."
+        )
+    if keras_model is not None:
+        tempdir = tempfile.TemporaryDirectory(prefix="tftrt_kit_src_")
+        saved_model_dir = Path(tempdir.name) / "saved_model"
+        description = f"keras.Model {keras_model.name!r}" if not isinstance(model, (str, Path)) else str(model)
+        _export_keras(keras_model, saved_model_dir)
+    loaded = _load_saved_model(saved_model_dir)
+    load_seconds = time.perf_counter() - started
+    source = _freeze(loaded, saved_model_dir, description, signature or DEFAULT_SIGNATURE)
+    source.keras_model = keras_model
+    source._tempdir = tempdir
+    source.seconds["load"] = load_seconds
+    return source
+
+
+def _is_keras_model(obj: Any) -> bool:
+    return any(c.__module__.startswith("keras") and c.__name__ in ("Model", "Layer") for c in type(obj).__mro__)
+
+
+def _load_keras_file(path: Path) -> Any:
+    import keras
+
+    try:
+        return keras.saving.load_model(path)
+    except Exception as err:
+        raise SourceError(f"Expected a readable .keras model file. Received: path={str(path)!r}, which failed to load: {err}") from err
+
+
+def _export_keras(model: Any, directory: Path) -> None:
+    try:
+        model.export(str(directory), format="tf_saved_model", verbose=False)
+    except Exception as err:
+        raise SourceError(
+            f"Expected a Keras model that exports to a SavedModel. Received: model={model.name!r}, "
+            f"whose export failed: {err}. Build or call the model once so its input shapes are known."
+        ) from err
+
+
+def _load_saved_model(path: Path) -> Any:
+    import tensorflow as tf
+
+    if not (path / "saved_model.pb").is_file() and not (path / "saved_model.pbtxt").is_file():
+        contents = sorted(p.name for p in path.iterdir())[:10]
+        raise SourceError(
+            f"Expected a SavedModel directory holding saved_model.pb. Received: path={str(path)!r} "
+            f"containing {contents or 'nothing'}."
+        )
+    try:
+        return tf.saved_model.load(str(path))
+    except Exception as err:
+        raise SourceError(
+            f"Expected a loadable SavedModel. Received: path={str(path)!r}, which TensorFlow failed to "
+            f"load ({type(err).__name__}: {_first_line(err)}). Is saved_model.pb truncated or is variables/ missing?"
+        ) from err
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0][:300] if text else ""
+
+
+def _spec_of(name: str, tensor_spec: Any, role: str, where: str) -> TensorSpec:
+    dtype = tensor_spec.dtype.name
+    if tensor_spec.shape.rank is None:
+        raise SourceError(
+            f"Expected {role} tensors of known rank. Received: {role} {name!r} of {where} with unknown rank; "
+            "re-export the model with a concrete input signature."
+        )
+    if role == "input" and dtype not in SUPPORTED_INPUT_DTYPES:
+        raise SourceError(
+            f"Expected numeric or bool inputs ({', '.join(sorted(SUPPORTED_INPUT_DTYPES))}). "
+            f"Received: input {name!r} of {where} with dtype {dtype}, which ONNX and TensorRT cannot take."
+        )
+    return TensorSpec(name, dtype, tuple(tensor_spec.shape.as_list()))
+
+
+def _freeze(loaded: Any, saved_model_dir: Path, description: str, key: str) -> Source:
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    keys = tuple(sorted(loaded.signatures.keys()))
+    if not keys:
+        raise SourceError(f"Expected a SavedModel with at least one signature. Received: {description!r} with none.")
+    if key not in loaded.signatures:
+        raise SourceError(f"Expected a signature of {description!r}. Received: signature={key!r}; available: {list(keys)}.")
+    function = loaded.signatures[key]
+    where = f"signature {key!r} of {description!r}"
+    _, kwargs = function.structured_input_signature
+    inputs = tuple(_spec_of(name, kwargs[name], "input", where) for name in sorted(kwargs))
+    outputs_struct = function.structured_outputs
+    if not isinstance(outputs_struct, dict):
+        raise SourceError(f"Expected a signature returning a dict of tensors. Received: {where} returning {type(outputs_struct).__name__}.")
+    outputs = tuple(_spec_of(name, outputs_struct[name], "output", where) for name in sorted(outputs_struct))
+    started = time.perf_counter()
+    try:
+        frozen = convert_variables_to_constants_v2(function)
+    except Exception as err:
+        raise SourceError(f"Expected a signature whose variables can be frozen. Received: {where}, which failed: {_first_line(err)}") from err
+    return Source(
+        description=description,
+        saved_model_dir=saved_model_dir,
+        signature_key=key,
+        signature_keys=keys,
+        inputs=inputs,
+        outputs=outputs,
+        graph_def=frozen.graph.as_graph_def(),
+        input_tensors=tuple(t.name for t in frozen.inputs),
+        output_tensors=tuple(t.name for t in frozen.outputs),
+        seconds={"freeze": time.perf_counter() - started},
+        _loaded=loaded,
+    )
