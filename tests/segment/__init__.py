@@ -1,0 +1,1 @@
+"""Tests of tftrt_kit.segment."""

@@ -1,0 +1,146 @@
+"""Tests of tftrt_kit.segment.support and its rules."""
+
+from __future__ import annotations
+
+import pytest
+from tensorflow.core.framework import graph_pb2, node_def_pb2, types_pb2
+
+from tftrt_kit.errors import SegmentationError
+from tftrt_kit.segment.rules import RULES, output_dtypes
+from tftrt_kit.segment.rules.registry import DTYPE_NAMES, rule
+from tftrt_kit.segment.support import Support, classify, rule_verdict, tf2onnx_ops
+
+FLOAT, INT64 = types_pb2.DT_FLOAT, types_pb2.DT_INT64
+
+
+def node(op: str, name: str = "n", inputs: tuple[str, ...] = (), **attrs: object) -> node_def_pb2.NodeDef:
+    result = node_def_pb2.NodeDef(name=name, op=op, input=list(inputs))
+    for key, value in attrs.items():
+        if key in ("T", "dtype", "out_type", "output_type", "SrcT", "DstT", "Tidx"):
+            result.attr[key].type = value
+        elif isinstance(value, bool):
+            result.attr[key].b = value
+        elif isinstance(value, str):
+            result.attr[key].s = value.encode()
+        elif isinstance(value, list):
+            result.attr[key].list.i.extend(value)
+        else:
+            result.attr[key].i = value
+    return result
+
+
+def conv(**attrs: object) -> node_def_pb2.NodeDef:
+    base = {"T": FLOAT, "padding": "SAME", "data_format": "NHWC", "strides": [1, 1, 1, 1], "dilations": [1, 1, 1, 1]}
+    base.update(attrs)
+    return node("Conv2D", **base)
+
+
+def test_dtype_table_matches_tensorflow() -> None:
+    for value, name in DTYPE_NAMES.items():
+        assert types_pb2.DataType.Name(value).startswith("DT_")
+    assert DTYPE_NAMES[types_pb2.DT_HALF] == "float16"
+    assert DTYPE_NAMES[types_pb2.DT_INT64] == "int64"
+
+
+def test_conv2d_rules() -> None:
+    assert rule_verdict(conv()).supported
+    explicit = rule_verdict(conv(padding="EXPLICIT"))
+    assert not explicit.supported and "padding=EXPLICIT" in explicit.reason
+    int64 = rule_verdict(conv(T=INT64))
+    assert not int64.supported and "T=int64" in int64.reason
+    channel_stride = rule_verdict(conv(strides=[1, 1, 1, 2]))
+    assert not channel_stride.supported and "strides" in channel_stride.reason
+    # Spatial dilation is fine; dilation on the NCHW channel dim is not.
+    assert rule_verdict(conv(dilations=[1, 2, 2, 1])).supported
+    assert not rule_verdict(conv(data_format="NCHW", dilations=[1, 2, 1, 1])).supported
+
+
+def test_other_attribute_rules() -> None:
+    assert not rule_verdict(node("FusedBatchNormV3", T=FLOAT, is_training=True)).supported
+    assert rule_verdict(node("FusedBatchNormV3", T=FLOAT, is_training=False)).supported
+    assert not rule_verdict(node("ArgMax", T=FLOAT, output_type=INT64)).supported
+    assert not rule_verdict(node("Shape", T=FLOAT, out_type=INT64)).supported
+    assert not rule_verdict(node("Cast", SrcT=FLOAT, DstT=INT64)).supported
+    assert rule_verdict(node("Cast", SrcT=FLOAT, DstT=types_pb2.DT_INT32)).supported
+    assert not rule_verdict(node("Conv2DBackpropInput", T=FLOAT, padding="SAME", dilations=[1, 2, 2, 1])).supported
+    assert not rule_verdict(node("AddV2", T=INT64)).supported
+    assert rule_verdict(node("Less", T=FLOAT)).supported
+
+
+@pytest.mark.parametrize(
+    ("op", "words"),
+    [
+        ("While", "control flow"),
+        ("TensorListReserve", "TensorList"),
+        ("Where", "data-dependent"),
+        ("Cumsum", "TF-TRT had no"),
+        ("ScatterNd", "scatter"),
+        ("NonMaxSuppressionV5", "data-dependent"),
+        ("ReadVariableOp", "resource"),
+        ("Placeholder", "graph input"),
+        ("MadeUpOp", "no TensorRT converter for op MadeUpOp"),
+    ],
+)
+def test_refusals_name_a_reason(op: str, words: str) -> None:
+    verdict = rule_verdict(node(op))
+    assert not verdict.supported
+    assert words in verdict.reason
+
+
+def test_registry_refuses_a_second_rule_for_an_op() -> None:
+    assert "Conv2D" in RULES
+    with pytest.raises(ValueError, match="one rule per op"):
+        rule("Conv2D")(lambda n: None)
+
+
+def test_output_dtypes_from_attrs() -> None:
+    assert output_dtypes(node("Relu", T=FLOAT)) == ("float32",)
+    assert output_dtypes(node("Const", dtype=INT64)) == ("int64",)
+    assert output_dtypes(node("NoOp")) == ()
+
+
+def graph_of(*nodes: node_def_pb2.NodeDef) -> graph_pb2.GraphDef:
+    graph = graph_pb2.GraphDef()
+    graph.node.extend(nodes)
+    return graph
+
+
+def test_classify_exclude_include_overrides() -> None:
+    graph = graph_of(
+        node("Placeholder", "x", dtype=FLOAT),
+        node("Relu", "r1", ["x"], T=FLOAT),
+        node("Relu", "r2", ["r1"], T=FLOAT),
+        node("Cumsum", "c", ["r2"], T=FLOAT),
+        node("Tanh", "t", ["c"], T=FLOAT),
+    )
+    base = classify(graph, opset=None)
+    assert [base[n].supported for n in ("x", "r1", "r2", "c", "t")] == [False, True, True, False, True]
+
+    out = classify(graph, exclude_ops=["Tanh", "r1"], opset=None)
+    assert out["t"] == Support(False, "excluded by user", "user")
+    assert not out["r1"].supported and out["r2"].supported
+
+    forced = classify(graph, include_ops=["Cumsum", "Placeholder"], opset=None)
+    assert forced["c"].supported and forced["c"].source == "user" and "TF-TRT" in forced["c"].reason
+    assert not forced["x"].supported  # a graph input stays a graph input
+
+    both = classify(graph, include_ops=["Cumsum"], exclude_ops=["c"], opset=None)
+    assert not both["c"].supported
+
+    parser = classify(graph, overrides={"c": Support(True, None, "tensorrt"), "t": Support(False, "no", "tensorrt")}, opset=None)
+    assert parser["c"] == Support(True, None, "tensorrt")
+    assert parser["t"].reason == "no"
+
+    with pytest.raises(SegmentationError, match="ghost"):
+        classify(graph, overrides={"ghost": Support(True)}, opset=None)
+
+
+def test_classify_checks_tf2onnx_handlers() -> None:
+    ops = tf2onnx_ops(17)
+    assert {"Conv2D", "Relu", "QuantizeAndDequantizeV4"} <= ops
+    assert "Einsum" not in tf2onnx_ops(1)
+    graph = graph_of(node("Placeholder", "x", dtype=FLOAT), node("Snapshot", "s", ["x"], T=FLOAT))
+    verdicts = classify(graph)
+    if "Snapshot" not in ops:
+        assert verdicts["s"].source == "tf2onnx" and "Snapshot" in verdicts["s"].reason
+    assert classify(graph, include_ops=["Snapshot"])["s"].supported

@@ -1,0 +1,146 @@
+"""From a Segmentation to runnable parts: sub-graphs, tensor specs and native functions.
+
+Each part (TensorRT segment or TensorFlow island) becomes a small ``GraphDef`` of its
+own nodes, with one ``Placeholder`` per tensor entering it; a ``tf.function`` imports
+that graph with ``input_map`` so the part runs natively in TensorFlow. Segments are
+exported to ONNX from the full frozen graph, fed at their intermediate input tensors
+(tf2onnx converts only what lies between), so ONNX names are TF tensor names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Iterable, Sequence
+
+from tftrt_kit.segment.graph import canonical_tensor_name, parse_tensor_name
+from tftrt_kit.source import TensorSpec
+
+#: FLOP counters per op type: (output shape, input shapes, node) -> multiply-adds x 2, batch 1.
+_FLOP_OPS = ("Conv2D", "DepthwiseConv2dNative", "Conv2DBackpropInput", "Conv3D", "MatMul", "BatchMatMulV2", "BatchMatMul")
+
+
+@dataclasses.dataclass(frozen=True)
+class PartSpec:
+    """One part as the runtime sees it.
+
+    Attributes:
+        name: ``seg_<k>`` or ``tf_<k>``.
+        kind: ``"segment"`` or ``"island"``.
+        inputs: Specs of the tensors entering the part (``name`` is the TF tensor name).
+        outputs: Specs of the tensors leaving it.
+    """
+
+    name: str
+    kind: str
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+
+    @property
+    def function_name(self) -> str:
+        """Attribute name of the part's native function in the artifact SavedModel."""
+        return f"tftrt_{self.name}"
+
+
+class GraphTensors:
+    """Static dtype and shape of every tensor of a frozen graph (one import into a ``tf.Graph``)."""
+
+    def __init__(self, graph_def: Any):
+        import tensorflow as tf
+
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            tf.graph_util.import_graph_def(graph_def, name="")
+
+    def spec(self, tensor: str) -> TensorSpec:
+        """The :class:`TensorSpec` of ``tensor`` (``"node:k"``)."""
+        t = self.graph.get_tensor_by_name(canonical_tensor_name(tensor))
+        shape = tuple(t.shape.as_list()) if t.shape.rank is not None else ()
+        return TensorSpec(canonical_tensor_name(tensor), t.dtype.name, shape)
+
+    def specs(self, tensors: Iterable[str]) -> tuple[TensorSpec, ...]:
+        """Specs of several tensors, in order."""
+        return tuple(self.spec(t) for t in tensors)
+
+    def flops(self, node_name: str) -> int:
+        """Approximate FLOPs (2 x multiply-adds, batch 1) of a compute-heavy node; 0 for others."""
+        op = self.graph.get_operation_by_name(node_name)
+        if op.type not in _FLOP_OPS or not op.outputs:
+            return 0
+        out = op.outputs[0].shape
+        if out.rank is None or not out[1:].is_fully_defined():
+            return 0
+        out_elems = out[1:].num_elements()
+        weight = op.inputs[1].shape
+        if weight.rank is None or not weight.is_fully_defined():
+            return 0
+        dims = weight.as_list()
+        if op.type in ("Conv2D", "Conv3D"):
+            per_output = 1
+            for d in dims[:-1]:
+                per_output *= d
+        elif op.type == "DepthwiseConv2dNative":
+            per_output = dims[0] * dims[1]
+        elif op.type == "Conv2DBackpropInput":
+            per_output = dims[0] * dims[1] * dims[3]
+        else:
+            transposed = op.get_attr("transpose_b") if op.type == "MatMul" else op.get_attr("adj_y")
+            per_output = dims[-1] if transposed else dims[-2]
+        return 2 * out_elems * per_output
+
+
+def part_spec(graph: GraphTensors, name: str, kind: str, inputs: Sequence[str], outputs: Sequence[str]) -> PartSpec:
+    """The :class:`PartSpec` of a segment or island."""
+    return PartSpec(name, kind, graph.specs(inputs), graph.specs(outputs))
+
+
+def part_graph_def(graph_def: Any, nodes: Iterable[str], inputs: Sequence[TensorSpec]) -> Any:
+    """A GraphDef holding ``nodes`` and one Placeholder ``tftrt_input_<k>`` per entering tensor.
+
+    Control inputs from outside the part are dropped: in a frozen inference graph
+    they only order ``NoOp`` nodes and carry no data.
+    """
+    import tensorflow as tf
+    from tensorflow.core.framework import graph_pb2, tensor_shape_pb2
+
+    keep = set(nodes)
+    feeds = {spec.name: f"tftrt_input_{k}" for k, spec in enumerate(inputs)}
+    sub = graph_pb2.GraphDef()
+    sub.versions.CopyFrom(graph_def.versions)
+    sub.library.CopyFrom(graph_def.library)
+    for k, spec in enumerate(inputs):
+        placeholder = sub.node.add(name=f"tftrt_input_{k}", op="Placeholder")
+        placeholder.attr["dtype"].type = tf.as_dtype(spec.dtype).as_datatype_enum
+        shape = tensor_shape_pb2.TensorShapeProto(dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=-1 if d is None else d) for d in spec.shape])
+        placeholder.attr["shape"].shape.CopyFrom(shape)
+    for node in graph_def.node:
+        if node.name not in keep:
+            continue
+        copy = sub.node.add()
+        copy.CopyFrom(node)
+        del copy.input[:]
+        for ref in node.input:
+            parsed = parse_tensor_name(ref)
+            if parsed.is_control:
+                if parsed.node in keep:
+                    copy.input.append(ref)
+            elif str(parsed) in feeds:
+                copy.input.append(f"{feeds[str(parsed)]}:0")
+            else:
+                copy.input.append(ref)
+    return sub
+
+
+def native_function(graph_def: Any, nodes: Iterable[str], part: PartSpec) -> Any:
+    """A ``tf.function`` running ``part`` natively: positional input tensors in, a list of outputs out."""
+    import tensorflow as tf
+
+    sub = part_graph_def(graph_def, nodes, part.inputs)
+    signature = [tf.TensorSpec(s.shape, s.dtype, name=f"input_{k}") for k, s in enumerate(part.inputs)]
+    fetches = [s.name for s in part.outputs]
+
+    def run(*tensors: Any) -> list[Any]:
+        feed = {f"tftrt_input_{k}:0": t for k, t in enumerate(tensors)}
+        return tf.graph_util.import_graph_def(sub, input_map=feed, return_elements=fetches, name=part.name)
+
+    run.__name__ = part.function_name
+    return tf.function(run, input_signature=signature, autograph=False)

@@ -1,0 +1,117 @@
+"""Rules for constants, control-only nodes, quantization ops and the known refusals.
+
+Refusals carry a specific reason so a report can say why a node stayed in
+TensorFlow instead of the generic "no TensorRT converter".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tftrt_kit.segment.rules.registry import FLOAT, TENSOR_BOOL, attr_b, check_dtype, rule
+
+
+@rule("Const")
+def const(node: Any) -> str | None:
+    """TF Const -> TensorRT weights / IConstantLayer (float32, float16, int8, int32, bool)."""
+    return check_dtype(node, TENSOR_BOOL, attr="dtype")
+
+
+@rule("NoOp")
+def no_op(node: Any) -> str | None:
+    """TF NoOp (control edges only, no tensor) -> nothing: it vanishes from the exported segment.
+
+    Frozen graphs tie their output Identity nodes to a NoOp fed by control edges from
+    the weight reads; keeping the NoOp with those nodes avoids a needless cut.
+    """
+    return None
+
+
+@rule("QuantizeAndDequantizeV2", "QuantizeAndDequantizeV3", "QuantizeAndDequantizeV4")
+def quantize_dequantize(node: Any) -> str | None:
+    """TF QuantizeAndDequantize (signed, 8 bit) -> ONNX QuantizeLinear/DequantizeLinear -> TensorRT Q/DQ layers."""
+    if "num_bits" in node.attr and node.attr["num_bits"].i != 8:
+        return f"{node.op} on TensorRT expects num_bits=8 (INT8 Q/DQ). Received: num_bits={node.attr['num_bits'].i}"
+    if not attr_b(node, "signed_input", True):
+        return f"{node.op} on TensorRT expects signed_input=true (symmetric INT8). Received: signed_input=false"
+    return check_dtype(node, FLOAT)
+
+
+@rule(
+    "FakeQuantWithMinMaxVars", "FakeQuantWithMinMaxArgs", "FakeQuantWithMinMaxVarsPerChannel",
+)
+def fake_quant(node: Any) -> str | None:
+    """TF FakeQuant (8 bit) -> ONNX QuantizeLinear/DequantizeLinear -> TensorRT Q/DQ layers."""
+    if "num_bits" in node.attr and node.attr["num_bits"].i != 8:
+        return f"{node.op} on TensorRT expects num_bits=8. Received: num_bits={node.attr['num_bits'].i}"
+    return None
+
+
+@rule("Placeholder")
+def placeholder(node: Any) -> str | None:
+    """Graph inputs are fed by the caller; they are never part of a segment."""
+    return "graph input"
+
+
+@rule("While", "StatelessWhile", "If", "StatelessIf", "Case", "StatelessCase", "PartitionedCall", "StatefulPartitionedCall")
+def control_flow(node: Any) -> str | None:
+    """TF functional control flow and calls: TF-TRT had no converter (loops and branches stay in TF)."""
+    return f"{node.op} is functional control flow: TF-TRT had no TensorRT converter for it (it stays in TensorFlow)"
+
+
+@rule(
+    "TensorListReserve", "TensorListFromTensor", "TensorListStack", "TensorListGetItem",
+    "TensorListSetItem", "TensorListPushBack", "TensorListPopBack", "TensorListLength",
+    "TensorListElementShape", "TensorListConcatV2", "TensorListSplit",
+)
+def tensor_list(node: Any) -> str | None:
+    """TensorList ops (RNN loop state): variant tensors TensorRT cannot hold."""
+    return f"{node.op} works on a TensorList (variant tensor): TensorRT has no list type"
+
+
+@rule("Where")
+def where(node: Any) -> str | None:
+    """TF Where(cond) returns int64 coordinates of a data-dependent count: no TF-TRT converter."""
+    return "Where has a data-dependent output shape (int64 coordinates): TF-TRT had no TensorRT converter for it"
+
+
+@rule("Cumsum", "Cumprod")
+def cumulative(node: Any) -> str | None:
+    """TF Cumsum/Cumprod: TF-TRT had no converter.
+
+    TensorRT-RTX's ONNX parser accepts ONNX CumSum; a parser verdict passed as an
+    override by the route can flip this rule for Cumsum.
+    """
+    return f"{node.op}: TF-TRT had no TensorRT converter for it"
+
+
+@rule("ScatterNd", "TensorScatterUpdate", "TensorScatterAdd")
+def scatter(node: Any) -> str | None:
+    """TF scatter ops: TF-TRT had no converter."""
+    return f"{node.op} (scatter): TF-TRT had no TensorRT converter for it"
+
+
+@rule("NonMaxSuppressionV3", "NonMaxSuppressionV4", "NonMaxSuppressionV5")
+def non_max_suppression(node: Any) -> str | None:
+    """TF NonMaxSuppressionV3-V5 return a data-dependent number of boxes: no TF-TRT converter."""
+    return (
+        f"{node.op} returns a data-dependent number of boxes: TF-TRT had no TensorRT converter for it "
+        "(it converted only CombinedNonMaxSuppression)"
+    )
+
+
+@rule("CombinedNonMaxSuppression")
+def combined_nms(node: Any) -> str | None:
+    """TF CombinedNonMaxSuppression -> TensorRT's BatchedNMS / EfficientNMS plugin (not a standard ONNX op)."""
+    return "CombinedNonMaxSuppression needs a TensorRT plugin (EfficientNMS), outside the standard ONNX domains"
+
+
+@rule(
+    "ReadVariableOp", "VarHandleOp", "AssignVariableOp", "VariableV2", "Variable", "ResourceGather",
+    "HashTableV2", "LookupTableFindV2", "StringToHashBucketFast", "StringSplitV2", "StringLength",
+    "StringJoin", "AsString", "StringToNumber", "RegexReplace", "DecodeJpeg", "DecodePng", "ParseExampleV2",
+)
+def resource_or_string(node: Any) -> str | None:
+    """Resource (variable, table) and string ops: TensorRT has no resource or string tensors."""
+    return f"{node.op} works on resource or string tensors, which TensorRT does not have"
+
