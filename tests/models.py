@@ -62,3 +62,39 @@ def two_inputs_two_outputs() -> keras.Model:
 @register
 def mobilenet_v2() -> keras.Model:
     return keras.applications.MobileNetV2(weights=None, classifier_activation=None)
+
+
+class LogGamma(keras.layers.Layer):
+    """``tf.math.lgamma``: no TensorRT converter and no tf2onnx handler, so it stays in TensorFlow."""
+
+    def call(self, x):
+        import tensorflow as tf
+
+        return tf.math.lgamma(tf.nn.relu(x) + 1.0)
+
+
+@register
+def middle_op() -> keras.Model:
+    """A conv stack, an op TensorRT cannot take, then another conv stack: two segments around one island."""
+    inputs = keras.Input((16, 16, 3), name="image")
+    x = keras.layers.Conv2D(8, 3, padding="same", bias_initializer="random_normal", activation="relu")(inputs)
+    x = keras.layers.Conv2D(8, 3, padding="same", bias_initializer="random_normal")(x)
+    x = LogGamma()(x)
+    x = keras.layers.Conv2D(8, 3, padding="same", bias_initializer="random_normal", activation="relu")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(5, bias_initializer="random_normal")(x)
+    return keras.Model(inputs, outputs, name="middle_op")
+
+
+@register
+def diamond() -> keras.Model:
+    """TF-TRT's classic: A feeds C directly and through an unsupported B; merging A with C would make a cycle."""
+    inputs = keras.Input((8, 8, 4), name="image")
+    a = keras.layers.Conv2D(4, 3, padding="same", bias_initializer="random_normal", activation="relu")(inputs)
+    a = keras.layers.Conv2D(4, 3, padding="same", bias_initializer="random_normal", activation="relu")(a)
+    b = LogGamma()(a)
+    c = keras.layers.Conv2D(4, 1, bias_initializer="random_normal")(b)
+    x = keras.layers.Add()([a, c])
+    x = keras.layers.Conv2D(4, 3, padding="same", bias_initializer="random_normal", activation="relu")(x)
+    outputs = keras.layers.Dense(3, bias_initializer="random_normal")(keras.layers.GlobalAveragePooling2D()(x))
+    return keras.Model(inputs, outputs, name="diamond")

@@ -20,6 +20,7 @@ from tftrt_kit.errors import (
     ConfigError,
     EngineBuildError,
     ExportError,
+    IncompatiblePlanError,
     MissingDependencyError,
     OutputDirError,
     QuantizationError,
@@ -41,7 +42,7 @@ _LAZY = {
 }
 
 __all__ = [
-    "ArtifactError", "CalibrationError", "ConfigError", "EngineBuildError", "ExportError", "MissingDependencyError",
+    "ArtifactError", "CalibrationError", "ConfigError", "EngineBuildError", "ExportError", "IncompatiblePlanError", "MissingDependencyError",
     "OutputDirError", "QuantizationError", "RuntimeInputError", "SegmentationError", "SourceError",
     "TftrtKitError", "UnsupportedOpError", *_LAZY,
 ]

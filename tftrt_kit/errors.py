@@ -53,6 +53,10 @@ class EngineBuildError(TftrtKitError):
     """A TensorRT (or TensorRT-RTX) parser or builder refused the model."""
 
 
+class IncompatiblePlanError(EngineBuildError):
+    """A serialized plan cannot run here: other TensorRT module or version, other GPU, or damaged bytes."""
+
+
 class MissingDependencyError(TftrtKitError):
     """An optional dependency is not installed; the message names the extra to install."""
 

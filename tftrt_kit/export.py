@@ -119,10 +119,11 @@ def _tf2onnx(graph_def, inputs, outputs, options, renames, name):
     if options.keep_qdq:
         for key in QDQ_FOLDING_OPTIMIZERS:
             optimizers.pop(key, None)
-    log = io.StringIO()
-    handler = logging.StreamHandler(log)
+    # tf2onnx logs every op it cannot convert at ERROR level; check_onnx reports them
+    # with their TF node names, so its own log lines would only say it twice.
     tf2onnx_logger = logging.getLogger("tf2onnx")
-    tf2onnx_logger.addHandler(handler)
+    level = tf2onnx_logger.level
+    tf2onnx_logger.setLevel(logging.CRITICAL)
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             with tf.Graph().as_default():
@@ -146,7 +147,7 @@ def _tf2onnx(graph_def, inputs, outputs, options, renames, name):
             f"Received: {type(err).__name__}: {str(err).strip()[:500]}"
         ) from err
     finally:
-        tf2onnx_logger.removeHandler(handler)
+        tf2onnx_logger.setLevel(level)
 
 
 def _fold_constants(model, keep_qdq: bool):

@@ -138,9 +138,12 @@ def load_source(model: Any, *, signature: str | None = None) -> Source:
             raise SourceError(f"Expected a SavedModel directory or a .keras file. Received: path={str(path)!r}, which does not exist.")
         if path.is_file():
             if path.suffix != ".keras":
+                hint = "a SavedModel is a directory holding saved_model.pb"
+                if path.name in ("saved_model.pb", "saved_model.pbtxt"):
+                    hint = f"pass the SavedModel directory {str(path.parent)!r} instead"
                 raise SourceError(
                     f"Expected a SavedModel directory or a .keras file. Received: path={str(path)!r}, "
-                    "a file that is neither (a SavedModel is a directory holding saved_model.pb)."
+                    f"a file that is neither ({hint})."
                 )
             keras_model = _load_keras_file(path)
         else:
@@ -174,7 +177,7 @@ def _load_keras_file(path: Path) -> Any:
     import keras
 
     try:
-        return keras.saving.load_model(path)
+        return keras.saving.load_model(path, safe_mode=True)
     except Exception as err:
         raise SourceError(f"Expected a readable .keras model file. Received: path={str(path)!r}, which failed to load: {err}") from err
 
@@ -192,19 +195,45 @@ def _export_keras(model: Any, directory: Path) -> None:
 def _load_saved_model(path: Path) -> Any:
     import tensorflow as tf
 
-    if not (path / "saved_model.pb").is_file() and not (path / "saved_model.pbtxt").is_file():
-        contents = sorted(p.name for p in path.iterdir())[:10]
+    try:
+        contents = sorted(p.name for p in path.iterdir())
+    except OSError as err:
+        raise SourceError(f"Expected a readable SavedModel directory. Received: path={str(path)!r} ({err}).") from err
+    if "saved_model.pb" not in contents and "saved_model.pbtxt" not in contents:
         raise SourceError(
             f"Expected a SavedModel directory holding saved_model.pb. Received: path={str(path)!r} "
-            f"containing {contents or 'nothing'}."
+            f"containing {contents[:10] or 'nothing'}."
         )
     try:
         return tf.saved_model.load(str(path))
     except Exception as err:
         raise SourceError(
             f"Expected a loadable SavedModel. Received: path={str(path)!r}, which TensorFlow failed to "
-            f"load ({type(err).__name__}: {_first_line(err)}). Is saved_model.pb truncated or is variables/ missing?"
+            f"load ({type(err).__name__}: {_first_line(err)}). {_diagnose(path)}"
         ) from err
+
+
+def _diagnose(path: Path) -> str:
+    """Name the damaged part of a SavedModel TensorFlow refused, and the fix."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    pb = path / "saved_model.pb"
+    if pb.is_file():
+        data = pb.read_bytes()
+        proto = saved_model_pb2.SavedModel()
+        try:
+            proto.ParseFromString(data)
+        except Exception:
+            return f"{str(pb)!r} ({len(data)} bytes) is not a SavedModel protobuf (truncated or corrupt): export the model again."
+        if not proto.meta_graphs:
+            return f"{str(pb)!r} ({len(data)} bytes) holds no MetaGraph (empty or truncated): export the model again."
+    variables = path / "variables"
+    if not (variables / "variables.index").is_file():
+        return (
+            f"{str(variables)!r} is missing or has no variables.index: copy the whole SavedModel directory, "
+            "variables/ included, or export the model again."
+        )
+    return "Check that saved_model.pb and variables/ come from the same export."
 
 
 def _first_line(err: BaseException) -> str:
@@ -232,7 +261,10 @@ def _freeze(loaded: Any, saved_model_dir: Path, description: str, key: str) -> S
 
     keys = tuple(sorted(loaded.signatures.keys()))
     if not keys:
-        raise SourceError(f"Expected a SavedModel with at least one signature. Received: {description!r} with none.")
+        raise SourceError(
+            f"Expected a SavedModel with at least one signature. Received: {description!r} with none; save it with "
+            "tf.saved_model.save(obj, path, signatures=...) or export the Keras model with model.export(path)."
+        )
     if key not in loaded.signatures:
         raise SourceError(f"Expected a signature of {description!r}. Received: signature={key!r}; available: {list(keys)}.")
     function = loaded.signatures[key]

@@ -22,7 +22,8 @@ class RouteContext:
         precision: ``fp32``, ``fp16`` or ``int8``.
         backend: TensorRT module for checks and builds (``auto``, ``tensorrt``, ``tensorrt_rtx``).
         build_plans: Build TensorRT plans when a builder is installed (else only parse-check).
-        calibration_data: Calibration inputs for INT8 (see :mod:`tftrt_kit.quantize`).
+        calibration_data: Calibration inputs for INT8 (see :mod:`tftrt_kit.calibration_data`).
+        calibration_method: ``max``, ``percentile``, ``entropy`` or ``mse`` (Keras level only).
         overwrite: Replace an existing non-empty artifact directory.
         progress: Show progress bars.
     """
@@ -32,6 +33,7 @@ class RouteContext:
     backend: str = "auto"
     build_plans: bool = True
     calibration_data: Any = dataclasses.field(default=None, compare=False)
+    calibration_method: str = "max"
     overwrite: bool = False
     progress: bool = False
 

@@ -27,7 +27,7 @@ instead of TF-TRT's unbounded reverse DFS, which is quadratic on large graphs.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from tftrt_kit.errors import SegmentationError
@@ -103,7 +103,8 @@ class GraphView:
         data_inputs: per node, ``(source id, output index)`` of each data input, in input order.
         control_inputs: per node, ids of its control inputs (deduplicated, sorted).
         data_consumers: per node, ids of nodes reading one of its outputs (deduplicated, sorted).
-        control_consumers: per node, ids of nodes holding a control input on it.
+        control_consumers: per node, ids of nodes holding a control input on it (deduplicated, sorted).
+        successor_ids: per node, ids of its data and control consumers (deduplicated, sorted).
         topo_order: node ids in topological order (Kahn's algorithm, smallest id first).
         topo_position: id -> position in ``topo_order``.
     """
@@ -119,64 +120,85 @@ class GraphView:
                 or a cycle (frozen inference graphs have none; TF1 ``while`` loops do).
         """
         nodes_in_file = list(graph_def.node)
-        by_name = {n.name: n for n in nodes_in_file}
-        if len(by_name) != len(nodes_in_file):
+        names_in_file = [node.name for node in nodes_in_file]
+        order = sorted(range(len(nodes_in_file)), key=names_in_file.__getitem__)
+        self.names: tuple[str, ...] = tuple([names_in_file[i] for i in order])
+        self.index: dict[str, int] = dict(zip(self.names, range(len(order))))
+        if len(self.index) != len(order):
             seen: set[str] = set()
-            dupes = sorted({n.name for n in nodes_in_file if n.name in seen or seen.add(n.name)})
+            dupes = sorted({name for name in self.names if name in seen or seen.add(name)})
             raise SegmentationError(f"Expected unique node names in the GraphDef. Received duplicates: {dupes[:5]}")
-        self.names: tuple[str, ...] = tuple(sorted(by_name))
-        self.index: dict[str, int] = {name: i for i, name in enumerate(self.names)}
-        self.nodes = tuple(by_name[name] for name in self.names)
-        self.ops: tuple[str, ...] = tuple(n.op for n in self.nodes)
-
-        n = len(self.names)
-        index = self.index
-        data_inputs: list[tuple[tuple[int, int], ...]] = []
-        control_inputs: list[tuple[int, ...]] = []
-        data_consumers: list[set[int]] = [set() for _ in range(n)]
-        control_consumers: list[set[int]] = [set() for _ in range(n)]
-        for dst, node in enumerate(self.nodes):
-            data: list[tuple[int, int]] = []
-            control: set[int] = set()
-            for raw in node.input:
-                ref = parse_tensor_name(raw)
-                src = index.get(ref.node)
-                if src is None:
-                    raise SegmentationError(
-                        f"Expected every input to name a node of the graph. "
-                        f"Received: node={node.name!r} input={raw!r}"
-                    )
-                if ref.index < 0:
-                    control.add(src)
-                    control_consumers[src].add(dst)
-                else:
-                    data.append((src, ref.index))
-                    data_consumers[src].add(dst)
-            data_inputs.append(tuple(data))
-            control_inputs.append(tuple(sorted(control)))
-        self.data_inputs: tuple[tuple[tuple[int, int], ...], ...] = tuple(data_inputs)
-        self.control_inputs: tuple[tuple[int, ...], ...] = tuple(control_inputs)
-        self.data_consumers: tuple[tuple[int, ...], ...] = tuple(tuple(sorted(s)) for s in data_consumers)
-        self.control_consumers: tuple[tuple[int, ...], ...] = tuple(tuple(sorted(s)) for s in control_consumers)
+        self.nodes = tuple([nodes_in_file[i] for i in order])
+        self.ops: tuple[str, ...] = tuple([node.op for node in self.nodes])
+        self._read_inputs()
         self.topo_order: tuple[int, ...] = self._kahn()
-        position = [0] * n
+        position = [0] * len(order)
         for pos, node_id in enumerate(self.topo_order):
             position[node_id] = pos
         self.topo_position: tuple[int, ...] = tuple(position)
 
+    def _read_inputs(self) -> None:
+        """Fill the input and consumer attributes in one pass over the ``NodeDef`` inputs."""
+        n, get = len(self.names), self.index.get
+        data_inputs: list[tuple[tuple[int, int], ...]] = [()] * n
+        control_inputs: list[tuple[int, ...]] = [()] * n
+        data_consumers: list[list[int]] = [[] for _ in range(n)]
+        control_consumers: list[list[int]] = [[] for _ in range(n)]
+        for dst, node in enumerate(self.nodes):
+            data: list[tuple[int, int]] = []
+            control: list[int] = []
+            for raw in node.input:
+                src = get(raw)
+                # A plain node name is output 0; anything else goes through the full parser.
+                if src is None or raw[0] == "^" or ":" in raw:
+                    ref = parse_tensor_name(raw)
+                    src, k = get(ref.node), ref.index
+                    if src is None:
+                        raise SegmentationError(
+                            f"Expected every input to name a node of the graph. "
+                            f"Received: node={node.name!r} input={raw!r}"
+                        )
+                    if k < 0:
+                        control.append(src)
+                        continue
+                else:
+                    k = 0
+                data.append((src, k))
+                # dst only grows, so each consumer list stays sorted and repeats are adjacent.
+                consumers = data_consumers[src]
+                if not consumers or consumers[-1] != dst:
+                    consumers.append(dst)
+            if data:
+                data_inputs[dst] = tuple(data)
+            if control:
+                control = sorted(set(control))
+                control_inputs[dst] = tuple(control)
+                for src in control:
+                    control_consumers[src].append(dst)
+        self.data_inputs: tuple[tuple[tuple[int, int], ...], ...] = tuple(data_inputs)
+        self.control_inputs: tuple[tuple[int, ...], ...] = tuple(control_inputs)
+        self.data_consumers: tuple[tuple[int, ...], ...] = tuple(map(tuple, data_consumers))
+        self.control_consumers: tuple[tuple[int, ...], ...] = tuple(map(tuple, control_consumers))
+        self.successor_ids: tuple[tuple[int, ...], ...] = tuple(
+            tuple(sorted(set(d).union(c))) if c else d for d, c in zip(self.data_consumers, self.control_consumers)
+        )
+
     def _kahn(self) -> tuple[int, ...]:
-        n = len(self.names)
-        indegree = [len(self.predecessors(node_id)) for node_id in range(n)]
-        heap = [i for i in range(n) if indegree[i] == 0]
-        heapq.heapify(heap)
+        n, successor_ids = len(self.names), self.successor_ids
+        indegree = [0] * n
+        for succ in successor_ids:
+            for node_id in succ:
+                indegree[node_id] += 1
+        heap = [i for i in range(n) if not indegree[i]]  # ascending, hence already a heap
         order: list[int] = []
+        pop, push, append = heapq.heappop, heapq.heappush, order.append
         while heap:
-            node_id = heapq.heappop(heap)
-            order.append(node_id)
-            for succ in self.successors(node_id):
+            node_id = pop(heap)
+            append(node_id)
+            for succ in successor_ids[node_id]:
                 indegree[succ] -= 1
-                if indegree[succ] == 0:
-                    heapq.heappush(heap, succ)
+                if not indegree[succ]:
+                    push(heap, succ)
         if len(order) != n:
             stuck = sorted(self.names[i] for i in range(n) if indegree[i] > 0)
             raise SegmentationError(
@@ -194,13 +216,13 @@ class GraphView:
     def __repr__(self) -> str:
         return f"GraphView(nodes={len(self)})"
 
-    def successors(self, node_id: int) -> set[int]:
-        """Ids of the nodes depending on ``node_id`` through a data or a control edge."""
-        return set(self.data_consumers[node_id]).union(self.control_consumers[node_id])
+    def successors(self, node_id: int) -> tuple[int, ...]:
+        """Ids of the nodes depending on ``node_id`` through a data or a control edge, sorted."""
+        return self.successor_ids[node_id]
 
-    def predecessors(self, node_id: int) -> set[int]:
-        """Ids of the nodes ``node_id`` depends on through a data or a control edge."""
-        return {src for src, _ in self.data_inputs[node_id]}.union(self.control_inputs[node_id])
+    def predecessors(self, node_id: int) -> tuple[int, ...]:
+        """Ids of the nodes ``node_id`` depends on through a data or a control edge, sorted."""
+        return tuple(sorted({src for src, _ in self.data_inputs[node_id]}.union(self.control_inputs[node_id])))
 
     def node(self, name: str) -> Any:
         """The ``NodeDef`` named ``name`` (KeyError if absent)."""
@@ -231,139 +253,101 @@ class GraphView:
         return [self.index[name] for name in names]
 
 
-class ContractionDag:
-    """A DAG over ids ``0..n-1`` whose edges can be contracted without forming a cycle.
+def contract(view: GraphView, candidate: Sequence[bool]) -> list[int]:
+    """Cluster candidate nodes the way TF-TRT's segmenter does, without forming a cycle.
+
+    Nodes are visited in reverse topological order. TF-TRT merges the visited node's
+    cluster with each candidate cluster it feeds, retrying until no merge is left, and
+    refuses a merge when another path leads there. With every successor already
+    visited, that loop has one fixed point whatever order it tries the edges in: the
+    node plus exactly those candidate successor clusters that no other path reaches
+    from it. (A candidate cluster's own successors all lie behind a non-candidate of
+    its, so no merge frees another, and a merge never makes another one form a cycle.)
+    So each node is settled in one pass.
+
+    The contracted graph of visited clusters carries a height per cluster, larger
+    than each successor's; only clusters taller than ``s`` can reach ``s``, which
+    bounds the search for another path. A merge that makes a cluster taller raises
+    its predecessors' heights in turn.
 
     Args:
-        rank: An initial topological rank per node (unique values); owned by the DAG.
-        successors: Per node, the set of ids it has an edge to; owned by the DAG.
+        view: The graph.
+        candidate: Per node id, whether it may join a cluster.
+
+    Returns:
+        Per node id, the id of a member of its cluster (the same for all members).
     """
+    n = len(view)
+    parent = list(range(n))
+    height = [0] * n
+    out: list[set[int]] = [set() for _ in range(n)]  # cluster -> successor clusters (visited ones only)
+    inn: list[set[int]] = [set() for _ in range(n)]  # cluster -> predecessor clusters (visited ones only)
 
-    def __init__(self, rank: list[int], successors: list[set[int]]):
-        n = len(rank)
-        self.rank = rank
-        self.out = successors
-        self.inn: list[set[int]] = [set() for _ in range(n)]
-        for src, succ in enumerate(successors):
-            for dst in succ:
-                self.inn[dst].add(src)
-        self._mark = [0] * n
-        self._epoch = 0
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = i = parent[parent[i]]
+        return i
 
-    def _forward(self, start: int, upper: int) -> list[int] | None:
-        """Nodes reachable from ``start`` ranked below ``upper``; ``None`` if the node ranked ``upper`` is reached."""
-        self._epoch += 1
-        epoch, mark, rank, out = self._epoch, self._mark, self.rank, self.out
-        mark[start] = epoch
-        stack, seen = [start], [start]
+    def another_path(targets: set[int], s: int) -> bool:
+        """Whether cluster ``s`` is reachable from a cluster of ``targets`` other than itself."""
+        floor = height[s]
+        stack = [t for t in targets if height[t] > floor]
+        seen = set(stack)
         while stack:
-            for nxt in out[stack.pop()]:
-                r = rank[nxt]
-                if r == upper:
-                    return None
-                if r < upper and mark[nxt] != epoch:
-                    mark[nxt] = epoch
+            succ = out[stack.pop()]
+            if s in succ:
+                return True
+            for nxt in succ:
+                if height[nxt] > floor and nxt not in seen:
+                    seen.add(nxt)
                     stack.append(nxt)
-                    seen.append(nxt)
-        return seen
-
-    def _backward(self, start: int, lower: int) -> list[int]:
-        """Nodes reaching ``start`` ranked above ``lower``."""
-        self._epoch += 1
-        epoch, mark, rank, inn = self._epoch, self._mark, self.rank, self.inn
-        mark[start] = epoch
-        stack, seen = [start], [start]
-        while stack:
-            for prev in inn[stack.pop()]:
-                if rank[prev] > lower and mark[prev] != epoch:
-                    mark[prev] = epoch
-                    stack.append(prev)
-                    seen.append(prev)
-        return seen
-
-    def reachable(self, a: int, b: int) -> bool:
-        """Whether a path leads from ``a`` to ``b`` (``a != b``).
-
-        Every node on such a path is ranked between ``a`` and ``b``. The search grows
-        forward from ``a`` and backward from ``b`` in turns, one node at a time, and
-        stops when either side runs out (no path) or they meet, so it costs about
-        twice the smaller of the two explored regions.
-        """
-        rank, out, inn, mark = self.rank, self.out, self.inn, self._mark
-        lower, upper = rank[a], rank[b]
-        if lower > upper:
-            return False
-        if not out[a].isdisjoint(inn[b]):
-            return True  # a -> x -> b, the common case, found by one set operation
-        self._epoch += 2
-        fwd, bwd = self._epoch - 1, self._epoch
-        mark[a], mark[b] = fwd, bwd
-        forward, backward = [a], [b]
-        while forward and backward:
-            for nxt in out[forward.pop()]:
-                seen = mark[nxt]
-                if seen == bwd:
-                    return True
-                if seen != fwd and rank[nxt] < upper:
-                    mark[nxt] = fwd
-                    forward.append(nxt)
-            for prev in inn[backward.pop()]:
-                seen = mark[prev]
-                if seen == fwd:
-                    return True
-                if seen != bwd and rank[prev] > lower:
-                    mark[prev] = bwd
-                    backward.append(prev)
         return False
 
-    def _insert_edge(self, x: int, y: int) -> None:
-        """Add ``x -> y``, reordering ranks when it breaks the order (the caller ensures no cycle)."""
-        if y in self.out[x]:
-            return
-        self.out[x].add(y)
-        self.inn[y].add(x)
-        rank = self.rank
-        if rank[x] < rank[y]:
-            return
-        # Pearce-Kelly: what follows y (below x) moves after what precedes x (above y).
-        after = self._forward(y, rank[x])
-        assert after is not None, "contraction formed a cycle"
-        before = self._backward(x, rank[y])
-        before.sort(key=rank.__getitem__)
-        after.sort(key=rank.__getitem__)
-        pool = sorted(rank[i] for i in before + after)
-        for node, r in zip(before + after, pool):
-            rank[node] = r
+    def raise_heights(preds: Iterable[int], floor: int) -> None:
+        """Make every cluster of ``preds``, and transitively theirs, taller than ``floor``."""
+        stack = [(p, floor + 1) for p in preds if height[p] <= floor]
+        while stack:
+            p, h = stack.pop()
+            if height[p] < h:
+                height[p] = h
+                stack.extend((q, h + 1) for q in inn[p] if height[q] <= h)
 
-    def contract(self, a: int, b: int) -> int | None:
-        """Merge the ends of edge ``a -> b`` unless another path leads from ``a`` to ``b``.
-
-        Args:
-            a: Source of an existing edge.
-            b: Its destination.
-
-        Returns:
-            The id of the merged node (``a`` or ``b``), or ``None`` when merging would
-            form a cycle.
-        """
-        out, inn = self.out, self.inn
-        out[a].discard(b)
-        inn[b].discard(a)
-        if self.reachable(a, b):
-            out[a].add(b)
-            inn[b].add(a)
-            return None
-        # Small into large: only the smaller node's edges move, so a node's edges move
-        # O(log E) times over the whole run.
-        keep, drop = (a, b) if len(inn[a]) + len(out[a]) >= len(inn[b]) + len(out[b]) else (b, a)
-        preds, succs = inn[drop], out[drop]
-        inn[drop], out[drop] = set(), set()
-        for p in preds:
-            out[p].discard(drop)
-        for s in succs:
-            inn[s].discard(drop)
-        for p in preds:
-            self._insert_edge(p, keep)
-        for s in succs:
-            self._insert_edge(keep, s)
-        return keep
+    for v in reversed(view.topo_order):
+        targets = {find(x) for x in view.successor_ids[v]}
+        merged = [s for s in targets if candidate[s] and not another_path(targets, s)] if candidate[v] else []
+        if not merged:
+            for t in targets:
+                inn[t].add(v)
+            out[v] = targets
+            height[v] = 1 + max([height[t] for t in targets], default=-1)
+            continue
+        # The merged cluster keeps the id of its member with the most edges: only the others' edges move.
+        keep = max(merged, key=lambda s: len(out[s]) + len(inn[s])) if len(merged) > 1 else merged[0]
+        parent[v] = keep
+        new_height = max(height[s] for s in merged)
+        rest = targets.difference(merged)
+        if rest:
+            new_height = max(new_height, 1 + max(height[t] for t in rest))
+        keep_out, keep_in, moved_preds = out[keep], inn[keep], []
+        for t in rest:
+            keep_out.add(t)
+            inn[t].add(keep)
+        for s in merged:
+            if s == keep:
+                continue
+            parent[s] = keep
+            for t in out[s]:
+                t_in = inn[t]
+                t_in.discard(s)
+                t_in.add(keep)
+            keep_out |= out[s]
+            for p in inn[s]:
+                p_out = out[p]
+                p_out.discard(s)
+                p_out.add(keep)
+            keep_in |= inn[s]
+            moved_preds.extend(inn[s])
+            out[s] = inn[s] = set()
+        raise_heights(keep_in if new_height > height[keep] else moved_preds, new_height)
+        height[keep] = new_height
+    return [find(i) for i in range(n)]

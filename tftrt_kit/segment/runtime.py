@@ -7,18 +7,14 @@ forces one. Tensors flow between parts as numpy arrays keyed by TF tensor name.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from tftrt_kit.artifact import resolve_inside
-from tftrt_kit.errors import ArtifactError, TftrtKitError
-from tftrt_kit.runtime import InputChecker, register_loader
+from tftrt_kit.artifact import SEGMENT_ASSETS
+from tftrt_kit.runtime import InputChecker, engine_runner, register_loader
 from tftrt_kit.source import TensorSpec
-
-ASSETS = Path("assets") / "tftrt_kit"
 
 
 class _NativePart:
@@ -50,8 +46,15 @@ class _EnginePart:
 class SegmentArtifactModel:
     """A loaded segment-route artifact. ``executor`` names the mix it runs on.
 
+    Args:
+        directory: The artifact SavedModel directory.
+        manifest: Its validated manifest (``assets/tftrt_kit/manifest.json``).
+        executor: ``auto``, ``tensorrt``, ``onnxruntime`` or ``tensorflow`` (for segments;
+            islands always run in TensorFlow).
+
     Attributes:
         segment_executors: segment name -> executor that runs it.
+        executor: the mix, e.g. ``"onnxruntime[CPU]+tensorflow"``.
     """
 
     def __init__(self, directory: Path, manifest: dict, executor: str):
@@ -71,36 +74,28 @@ class SegmentArtifactModel:
             if entry["kind"] == "segment":
                 self.segment_executors[entry["name"]] = part.name
             self._parts.append((entry, part))
-        islands = sum(1 for e, _ in self._parts if e["kind"] == "island")
         kinds = sorted(set(self.segment_executors.values()))
-        self.executor = "+".join(kinds + (["tensorflow"] if islands and "tensorflow" not in kinds else [])) or "tensorflow"
+        if self.islands and "tensorflow" not in kinds:
+            kinds.append("tensorflow")
+        self.executor = "+".join(kinds) or "tensorflow"
+
+    @property
+    def islands(self) -> int:
+        """Number of TensorFlow islands."""
+        return sum(1 for entry, _ in self._parts if entry["kind"] == "island")
 
     def _segment_runner(self, entry: dict, native: _NativePart, executor: str) -> Any:
-        from tftrt_kit.engines.onnxruntime import OnnxRuntimeExecutor
-        from tftrt_kit.engines.tensorrt_runner import TensorRTRunner, gpu_available
-
-        assets = self.directory / ASSETS
-        inputs = [i["name"] for i in entry["inputs"]]
-        plan_file = entry.get("plan_file")
-        if executor == "tensorflow":
+        if executor == "tensorflow" or not entry.get("onnx_file"):
             return native
-        if executor == "tensorrt" or (executor == "auto" and plan_file and gpu_available()):
-            if not plan_file:
-                raise ArtifactError(f"Expected a TensorRT plan for segment {entry['name']!r}. Received: none was built.")
-            try:
-                plan = resolve_inside(assets, plan_file, f"{entry['name']}.plan_file").read_bytes()
-                return _EnginePart(TensorRTRunner(plan, backend=entry.get("plan_backend") or "auto"), inputs)
-            except TftrtKitError as err:
-                if executor == "tensorrt":
-                    raise
-                warnings.warn(f"Segment {entry['name']}: TensorRT plan not usable here ({err}); using ONNX Runtime.", RuntimeWarning, stacklevel=4)
-        onnx_file = entry.get("onnx_file")
-        if onnx_file:
-            return _EnginePart(OnnxRuntimeExecutor(resolve_inside(assets, onnx_file, f"{entry['name']}.onnx_file")), inputs)
-        return native
+        runner = engine_runner(self.directory / SEGMENT_ASSETS, entry, executor, f"segment {entry['name']!r}")
+        return _EnginePart(runner, [i["name"] for i in entry["inputs"]])
 
-    def __call__(self, feeds: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, np.ndarray]:
-        """Run on ``feeds`` or keyword arrays (signature input names); returns outputs by name."""
+    def __call__(self, feeds: Mapping[str, Any] | np.ndarray | None = None, **kwargs: Any) -> dict[str, np.ndarray]:
+        """Run on ``feeds`` or keyword arrays (signature input names); returns outputs by name.
+
+        Raises:
+            RuntimeInputError: the inputs do not match the signature's.
+        """
         checked = self._check(feeds, kwargs)
         values = {tensor: checked[spec.name] for tensor, spec in zip(self.manifest["input_tensors"], self.inputs)}
         for entry, part in self._parts:
@@ -109,8 +104,7 @@ class SegmentArtifactModel:
 
     def __repr__(self) -> str:
         segments = ", ".join(f"{k}: {v}" for k, v in self.segment_executors.items())
-        islands = sum(1 for e, _ in self._parts if e["kind"] == "island")
-        return f"SegmentArtifactModel({str(self.directory)!r}, executor={self.executor!r}, segments=[{segments}], islands={islands})"
+        return f"SegmentArtifactModel({str(self.directory)!r}, executor={self.executor!r}, segments=[{segments}], islands={self.islands})"
 
 
 register_loader("segment")(SegmentArtifactModel)

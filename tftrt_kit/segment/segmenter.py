@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from tftrt_kit.errors import SegmentationError
-from tftrt_kit.segment.graph import ContractionDag, GraphView, canonical_tensor_name, parse_tensor_name
+from tftrt_kit.segment.graph import GraphView, canonical_tensor_name, contract, parse_tensor_name
 from tftrt_kit.segment.support import Support
 
 #: Ops that do no work of their own: they do not count towards minimum_segment_size.
@@ -179,34 +179,6 @@ def _check_options(minimum_segment_size: int, maximum_segments: int | None) -> N
         )
 
 
-def _cluster(view: GraphView, candidate: list[bool]) -> list[int]:
-    """Cluster id (a member's node id) per node after contracting edges between candidates (step 1)."""
-    n = len(view)
-    dag = ContractionDag(list(view.topo_position), [view.successors(i) for i in range(n)])
-    parent = list(range(n))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for node in reversed(view.topo_order):
-        if not candidate[node]:
-            continue
-        root, merged = find(node), True
-        while merged:
-            merged = False
-            for nxt in sorted(dag.out[root], key=dag.rank.__getitem__):
-                if not candidate[nxt] or nxt not in dag.out[root]:
-                    continue
-                kept = dag.contract(root, nxt)
-                if kept is not None:
-                    parent[root] = parent[nxt] = kept
-                    root, merged = kept, True
-    return [find(i) for i in range(n)]
-
-
 def _tensor_boundaries(
     view: GraphView, part_of: list[int], outputs_wanted: Iterable[tuple[int, int]]
 ) -> tuple[dict[int, set[tuple[int, int]]], dict[int, set[tuple[int, int]]]]:
@@ -274,7 +246,7 @@ def _segment(
             raise SegmentationError(f"Expected output tensors of nodes in the graph. Received: output_tensor={tensor!r}")
         wanted.append((view.index[ref.node], ref.index))
 
-    root = _cluster(view, candidate)
+    root = contract(view, candidate)
     clusters: dict[int, list[int]] = {}
     for i in view.topo_order:
         if candidate[i]:

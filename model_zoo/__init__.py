@@ -1,0 +1,1 @@
+"""Keras model zoo and its benchmark. Uses tftrt_kit; tftrt_kit never imports it."""

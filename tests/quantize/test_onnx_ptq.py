@@ -1,0 +1,66 @@
+"""ONNX-level PTQ with ONNX Runtime: symmetric int8, per-channel, Q/DQ on TensorRT's ops only."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from conftest import build_int8_plan
+from tftrt_kit.errors import CalibrationError, QuantizationError
+from tftrt_kit.export import export_source
+from tftrt_kit.quantize import OnnxPtqOptions, quantize_onnx, summarize_qdq
+from tftrt_kit.source import load_source
+
+L = keras.layers
+
+
+@pytest.fixture(scope="module")
+def float_onnx():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((8, 8, 3), name="x")
+    x = L.ReLU()(L.Conv2D(8, 3, padding="same", name="conv")(inputs))
+    y = L.Conv2D(8, 3, padding="same", name="conv2")(x)
+    x = L.ReLU()(L.Add()([x, y]))
+    x = L.Conv2DTranspose(4, 3, strides=2, padding="same", name="deconv")(x)
+    x = L.GlobalAveragePooling2D()(x)
+    model = keras.Model(inputs, L.Dense(5, name="fc")(x))
+    return export_source(load_source(model))
+
+
+@pytest.fixture(scope="module")
+def feeds():
+    return {"x": np.random.RandomState(0).randn(64, 8, 8, 3).astype("float32")}
+
+
+@pytest.mark.parametrize("method", ["max", "percentile", "entropy"])
+def test_ptq_is_tensorrt_shaped(float_onnx, feeds, method):
+    quantized = quantize_onnx(float_onnx, feeds, method=method)
+    summary = summarize_qdq(quantized)
+    assert summary.tensorrt_shaped
+    assert sorted((w.consumer, w.axis, w.scales) for w in summary.weights) == [
+        ("Conv", 0, 8), ("Conv", 0, 8), ("ConvTranspose", 1, 4), ("MatMul", 1, 5)
+    ]
+    assert summary.zero_point_dtypes == ("int8",)
+
+
+def test_ptq_output_is_close_and_tensorrt_rtx_builds_it(float_onnx, feeds):
+    from tftrt_kit.engines.onnxruntime import OnnxRuntimeExecutor
+
+    quantized = quantize_onnx(float_onnx, feeds, method="max", options=OnnxPtqOptions(batch_size=16))
+    reference = OnnxRuntimeExecutor(float_onnx)(feeds)
+    got = OnnxRuntimeExecutor(quantized)(feeds)
+    for name, value in reference.items():
+        cosine = np.sum(value * got[name]) / (np.linalg.norm(value) * np.linalg.norm(got[name]))
+        assert cosine > 0.99
+    plan, check = build_int8_plan(quantized)
+    assert check.accepted and len(plan) > 0
+
+
+def test_bad_inputs(float_onnx, feeds):
+    with pytest.raises(QuantizationError, match="method"):
+        quantize_onnx(float_onnx, feeds, method="mse")
+    with pytest.raises(CalibrationError, match="'x'"):
+        quantize_onnx(float_onnx, {"x": np.full((4, 8, 8, 3), np.inf, "float32")})
+    with pytest.raises(CalibrationError, match="empty|0 rows"):
+        quantize_onnx(float_onnx, iter([]))

@@ -1,0 +1,178 @@
+"""The segment route end to end: DESIGN.md invariants 1-3 on real Keras models."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import onnx
+import pytest
+import tensorflow as tf
+
+import tftrt_kit
+from tftrt_kit.evaluate import compare, sample_inputs
+from tftrt_kit.export import foreign_nodes
+from tftrt_kit.routes.base import RouteContext
+from tftrt_kit.routes.segment import ASSETS, SegmentOptions, SegmentRoute
+from tftrt_kit.segment.graph import GraphView, parse_tensor_name
+
+
+@pytest.fixture(scope="module")
+def converted(source_of, tmp_path_factory):
+    """``converted(name)`` -> (source, RouteResult) of the segment route on a registered model."""
+    cache = {}
+
+    def run(name):
+        if name not in cache:
+            out = tmp_path_factory.mktemp(f"seg_{name}")
+            cache[name] = (source_of(name), SegmentRoute()(source_of(name), RouteContext(output_dir=out)))
+        return cache[name]
+
+    return run
+
+
+def _manifest(result):
+    return json.loads((result.artifact_dir / ASSETS / "manifest.json").read_text())
+
+
+def _check_partition(source, manifest):
+    """Invariant 2: each node in one part, parts acyclic in manifest order, segments convex."""
+    view = GraphView(source.graph_def)
+    produced_by = {}
+    for index, part in enumerate(manifest["parts"]):
+        for spec in part["outputs"]:
+            assert spec["name"] not in produced_by, f"{spec['name']} produced twice"
+            produced_by[spec["name"]] = index
+    graph_inputs = set(source.input_tensors)
+    for index, part in enumerate(manifest["parts"]):
+        for spec in part["inputs"]:
+            assert spec["name"] in graph_inputs or produced_by[spec["name"]] < index, f"{part['name']} reads {spec['name']} before it exists"
+    assert set(source.output_tensors) <= set(produced_by)
+    placeholders = {n.name for n in source.graph_def.node if n.op == "Placeholder"}
+    assert len(view) == len(source.graph_def.node) and placeholders == {parse_tensor_name(t).node for t in source.input_tensors}
+
+
+@pytest.mark.parametrize("name, segments, islands", [("small_cnn", 1, 0), ("middle_op", 2, 1), ("two_inputs_two_outputs", 1, 0), ("diamond", 2, 1)])
+def test_segments_and_parity(converted, name, segments, islands):
+    source, result = converted(name)
+    assert result.ok and len(result.segments) == segments and result.details["islands"] == islands
+    manifest = _manifest(result)
+    _check_partition(source, manifest)
+    model = tftrt_kit.load(result.artifact_dir)
+    assert set(model.segment_executors.values()) == {"onnxruntime[CPU]"}
+    native = tftrt_kit.load(result.artifact_dir, executor="tensorflow")
+    assert set(native.segment_executors.values()) == {"tensorflow"}
+    for batch in (1, 3):
+        feeds = sample_inputs(source.inputs, batch=batch, seed=batch)
+        reference = source.run(feeds)
+        assert compare(reference, model(feeds), executor=model.executor).max_rel_error <= 1e-4
+        assert compare(reference, native(feeds), executor="tensorflow").max_rel_error <= 1e-6
+
+
+def test_all_supported_model_is_one_segment(converted):
+    _, result = converted("small_cnn")
+    assert result.coverage == 1.0 and result.fallbacks == [] and result.flops_coverage == 1.0
+
+
+def test_middle_op_falls_back_with_reason(converted):
+    _, result = converted("middle_op")
+    assert [(f.op_type, f.count) for f in result.fallbacks] == [("Lgamma", 1)]
+    assert "Lgamma" in result.fallbacks[0].reason
+    assert 0 < result.coverage < 1 and result.flops_coverage == 1.0
+
+
+def test_every_segment_onnx_is_a_tensorrt_model(converted):
+    """Invariant 3: standard domains, onnx.checker, and the TensorRT-RTX parser takes each segment whole."""
+    _, result = converted("middle_op")
+    for part in _manifest(result)["parts"]:
+        if part["kind"] != "segment":
+            continue
+        model = onnx.load(result.artifact_dir / ASSETS / part["onnx_file"])
+        onnx.checker.check_model(model)
+        assert foreign_nodes(model) == []
+        assert sorted(i.name for i in model.graph.input) == sorted(i["name"] for i in part["inputs"])
+        if part["tensorrt"] is not None:
+            assert part["tensorrt"]["accepted"] and part["plan_file"]
+            assert (result.artifact_dir / ASSETS / part["plan_file"]).stat().st_size == part["tensorrt"]["plan_bytes"]
+    infos = {s.name: s for s in result.segments}
+    assert all(info.tensorrt is None or info.tensorrt.accepted for info in infos.values())
+
+
+def test_parser_refusal_moves_nodes_to_tensorflow(source_of, tmp_path):
+    """Forcing an op TensorRT-RTX rejects (Det) into a segment: its parser refuses it, and it returns to TF."""
+    pytest.importorskip("tensorrt_rtx", reason="tensorrt-rtx-cu13 (extra 'rtx') is not installed")
+
+    class Det(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, 3, 3], tf.float32, name="m")])
+        def __call__(self, m):
+            x = tf.nn.relu(m) * 2.0 + 1.0
+            d = tf.linalg.det(x)
+            return {"y": tf.tanh(d * 0.5) + 1.0}
+
+    module = Det()
+    tf.saved_model.save(module, str(tmp_path / "sm"), signatures={"serving_default": module.__call__})
+    source = tftrt_kit.load_source(tmp_path / "sm")
+    options = SegmentOptions(include_ops=("MatrixDeterminant",), minimum_segment_size=1)
+    result = SegmentRoute(options)(source, RouteContext(output_dir=tmp_path / "out", backend="tensorrt_rtx"))
+    falls = {f.op_type: f.reason for f in result.fallbacks}
+    assert "MatrixDeterminant" in falls and "tensorrt_rtx" in falls["MatrixDeterminant"]
+    assert result.details["refinement_rounds"] >= 1
+    feeds = sample_inputs(source.inputs, batch=2)
+    model = tftrt_kit.load(result.artifact_dir)
+    np.testing.assert_allclose(model(feeds)["y"], source.run(feeds)["y"], rtol=1e-5, atol=1e-6)
+
+
+PLAIN_TF = textwrap.dedent(
+    """
+    import sys, numpy as np, tensorflow as tf
+    data = np.load(sys.argv[2], allow_pickle=False)
+    loaded = tf.saved_model.load(sys.argv[1])
+    worst = 0.0
+    for key in sorted(loaded.signatures):
+        function = loaded.signatures[key]
+        _, kwargs = function.structured_input_signature
+        out = function(**{k: tf.constant(data[key + "/" + k]) for k in kwargs})
+        for name, value in out.items():
+            worst = max(worst, float(np.abs(value.numpy() - data[key + "/out/" + name]).max()))
+    assert "tftrt_kit" not in sys.modules
+    print(len(loaded.signatures), worst)
+    """
+)
+
+
+def test_plain_tensorflow_loads_every_signature(tmp_path):
+    """Invariant 1, in a process that never imports tftrt_kit, on a SavedModel with two signatures."""
+
+    class TwoSignatures(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = tf.Variable(np.random.default_rng(0).standard_normal((4, 6)).astype(np.float32))
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x")])
+        def dense(self, x):
+            return {"y": tf.nn.relu(tf.matmul(x, self.w) + 0.5) * 2.0}
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x")])
+        def scaled(self, x):
+            return {"z": tf.tanh(tf.matmul(x * 3.0, self.w) - 1.0)}
+
+    module = TwoSignatures()
+    tf.saved_model.save(module, str(tmp_path / "sm"), signatures={"serving_default": module.dense, "scaled": module.scaled})
+    source = tftrt_kit.load_source(tmp_path / "sm")
+    result = SegmentRoute(SegmentOptions(minimum_segment_size=1))(source, RouteContext(output_dir=tmp_path / "out"))
+    x = np.random.default_rng(1).standard_normal((5, 4)).astype(np.float32)
+    expected = {"serving_default/x": x, "scaled/x": x}
+    for key, function in ((k, getattr(module, f)) for k, f in (("serving_default", "dense"), ("scaled", "scaled"))):
+        for name, value in function(tf.constant(x)).items():
+            expected[f"{key}/out/{name}"] = value.numpy()
+    np.savez(tmp_path / "data.npz", **expected)
+    script = tmp_path / "plain_tf.py"
+    script.write_text(PLAIN_TF)
+    run = subprocess.run([sys.executable, str(script), str(result.artifact_dir), str(tmp_path / "data.npz")],
+                         capture_output=True, text=True, timeout=300, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
+    assert run.returncode == 0, run.stderr[-2000:]
+    count, worst = run.stdout.split()
+    assert count == "2" and float(worst) == 0.0

@@ -1,0 +1,76 @@
+"""Which numpy data a model input of a given TensorFlow dtype accepts, shared by every input check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+_FLOATS = frozenset({"float16", "bfloat16", "float32", "float64"})
+_INTEGERS = frozenset({"int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64"})
+
+
+def numpy_dtype(name: str) -> np.dtype:
+    """The numpy dtype of a TensorFlow dtype name (``bfloat16`` through ``ml_dtypes``, which TensorFlow ships).
+
+    Args:
+        name: A TensorFlow dtype name such as ``"float32"``.
+
+    Returns:
+        The numpy dtype.
+
+    Raises:
+        TypeError: numpy has no such dtype.
+    """
+    if name == "bfloat16":
+        import ml_dtypes
+
+        return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype(name)
+
+
+def incompatibility(spec_dtype: str, value: np.ndarray) -> str | None:
+    """Why ``value`` cannot feed an input of ``spec_dtype``, or None when it can (after a cast).
+
+    Floats of any width feed a float input (cast to its width, as a user would
+    expect); integers feed an integer input when every value fits; bool feeds only
+    bool. Anything else (strings, objects, complex, int for float, float for int,
+    bool for float) is the caller's mistake, not something to cast silently.
+
+    Args:
+        spec_dtype: The input's dtype name.
+        value: The candidate array.
+
+    Returns:
+        None, or a short reason.
+    """
+    kind = value.dtype.kind
+    if spec_dtype in _FLOATS:
+        return None if kind == "f" or value.dtype.name == "bfloat16" else "not a floating-point array"
+    if spec_dtype == "bool":
+        return None if kind == "b" else "not a bool array"
+    if spec_dtype in _INTEGERS:
+        if kind not in "iu":
+            return "not an integer array"
+        target = np.dtype(spec_dtype)
+        if np.can_cast(value.dtype, target, "safe") or value.size == 0:
+            return None
+        limits = np.iinfo(target)
+        low, high = value.min(), value.max()
+        return None if limits.min <= low and high <= limits.max else f"values [{low}, {high}] outside {spec_dtype}'s range"
+    return f"dtype {spec_dtype} is not a model input dtype"
+
+
+def as_array(value: Any) -> np.ndarray:
+    """``np.asarray(value)``, refusing object arrays (ragged lists, arbitrary objects) up front.
+
+    Raises:
+        ValueError: ``value`` is not convertible to a regular numeric or bool array.
+    """
+    try:
+        array = np.asarray(value)
+    except Exception as err:
+        raise ValueError(f"not convertible to an array ({type(err).__name__}: {err})") from err
+    if array.dtype.kind in "OUSVMmc" and array.dtype.name != "bfloat16":
+        raise ValueError(f"an array of dtype {array.dtype}, not numbers or bools")
+    return array

@@ -1,0 +1,218 @@
+"""Route "segment": TF-TRT's job on current TensorFlow.
+
+Support rules -> segmenter -> (refined by the TensorRT parser until stable) -> each
+segment exported to ONNX and built into a plan -> a SavedModel holding the source's
+signatures unchanged, a native function per part, and ``assets/tftrt_kit/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from tftrt_kit.artifact import SEGMENT_ASSETS, atomic_directory, write_manifest
+from tftrt_kit.errors import ExportError, SegmentationError, UnsupportedOpError
+from tftrt_kit.export import ExportOptions, convert_to_fp16, export_graph
+from tftrt_kit.report import Fallback, RouteResult, SegmentInfo
+from tftrt_kit.routes.base import RouteContext, directory_bytes, register_route, stage
+from tftrt_kit.routes.engine_step import check_and_build
+
+ASSETS = SEGMENT_ASSETS
+
+
+@dataclasses.dataclass(frozen=True)
+class SegmentOptions:
+    """Options of the segment route (TF-TRT's names where it had one).
+
+    Attributes:
+        minimum_segment_size: Fewest effective nodes in a segment (TF-TRT default 3).
+        maximum_segments: Most segments kept, largest first (TF-TRT kept 20 engines).
+        exclude_ops: Op types or node names forced to stay in TensorFlow.
+        include_ops: Op types or node names forced into segments.
+        refine_with_tensorrt: Ask the installed TensorRT parser about each segment and
+            move the nodes it refuses to TensorFlow, re-segmenting until stable.
+        max_refinements: Most refinement rounds.
+        export: ONNX export options of the segments.
+    """
+
+    minimum_segment_size: int = 3
+    maximum_segments: int | None = 20
+    exclude_ops: tuple[str, ...] = ()
+    include_ops: tuple[str, ...] = ()
+    refine_with_tensorrt: bool = True
+    max_refinements: int = 5
+    export: ExportOptions = ExportOptions()
+
+
+def segment_source(source: Any, options: SegmentOptions, overrides: dict | None = None) -> Any:
+    """Classify and segment ``source``'s frozen graph with ``options`` (no export, no build)."""
+    from tftrt_kit.segment.inspect import inspect
+
+    return inspect(
+        source,
+        minimum_segment_size=options.minimum_segment_size,
+        maximum_segments=options.maximum_segments,
+        exclude_ops=options.exclude_ops,
+        include_ops=options.include_ops,
+        overrides=overrides,
+        opset=options.export.opset,
+    )
+
+
+def _tf_node(onnx_name: str, nodes: set[str]) -> str | None:
+    """The TF node an ONNX node came from: tf2onnx keeps TF names, adding suffixes to nodes it inserts."""
+    if onnx_name in nodes:
+        return onnx_name
+    candidates = [n for n in nodes if onnx_name.startswith(n)]
+    return max(candidates, key=len) if candidates else None
+
+
+@register_route("segment")
+class SegmentRoute:
+    """TensorRT segments inside a SavedModel that stays native TensorFlow."""
+
+    def __init__(self, options: SegmentOptions = SegmentOptions()):
+        self.options = options
+
+    def __call__(self, source: Any, context: RouteContext) -> RouteResult:
+        """Segment, export and build each segment, and write the artifact SavedModel."""
+        result = RouteResult(name="segment", precision=context.precision)
+        with stage(result, "segment"):
+            segmentation, models = self._segment_and_export(source, context, result)
+        from tftrt_kit.segment.partition import GraphTensors, part_spec
+
+        graph = GraphTensors(source.graph_def)
+        parts = {p.name: p for p in (*segmentation.segments, *segmentation.islands)}
+        specs = {
+            name: part_spec(graph, name, "segment" if name.startswith("seg_") else "island", parts[name].inputs, parts[name].outputs)
+            for name in segmentation.parts_in_order
+        }
+        models = self._apply_precision(source, context, result, models, specs)
+        outcomes = {}
+        with stage(result, "build"):
+            for name, model in models.items():
+                outcomes[name] = check_and_build(model, context)
+        skipped = next((o.skipped for o in outcomes.values() if o.skipped), None)
+        if skipped:
+            result.details["tensorrt_skipped"] = skipped
+        with stage(result, "save"):
+            self._write(source, context, segmentation, parts, specs, models, outcomes, result)
+        result.artifact_dir = context.output_dir / "segment"
+        result.coverage = segmentation.coverage
+        total = sum(graph.flops(n) for n in segmentation.assignment)
+        if total:
+            in_segments = sum(graph.flops(n) for s in segmentation.segments for n in s.nodes)
+            result.flops_coverage = in_segments / total
+        result.segments = [
+            SegmentInfo(s.name, len(s.nodes), dict(s.op_histogram), list(s.inputs), list(s.outputs), outcomes[s.name].check)
+            for s in segmentation.segments
+        ]
+        result.fallbacks = [Fallback(f.op_type, f.count, f.reason) for f in segmentation.fallbacks]
+        result.details["islands"] = len(segmentation.islands)
+        result.sizes["artifact_bytes"] = directory_bytes(result.artifact_dir)
+        return result
+
+    def _segment_and_export(self, source: Any, context: RouteContext, result: RouteResult) -> tuple[Any, dict]:
+        """Segment, export every segment, and refine by tf2onnx's and TensorRT's refusals until stable."""
+        from tftrt_kit.engines.tensorrt_builder import TensorRTBuilder
+        from tftrt_kit.errors import MissingDependencyError
+        from tftrt_kit.segment.support import unsupported
+
+        builder = None
+        if self.options.refine_with_tensorrt:
+            try:
+                builder = TensorRTBuilder(context.backend)
+            except MissingDependencyError:
+                builder = None
+        overrides: dict[str, Any] = {}
+        for round_ in range(self.options.max_refinements + 1):
+            segmentation = segment_source(source, self.options, overrides)
+            models, refused = {}, {}
+            for seg in segmentation.segments:
+                nodes = set(seg.nodes)
+                try:
+                    model = export_graph(source.graph_def, seg.inputs, seg.outputs, self.options.export, name=seg.name)
+                except UnsupportedOpError as err:
+                    for op, onnx_node in err.ops:
+                        tf_node = _tf_node(onnx_node, nodes)
+                        if tf_node:
+                            refused[tf_node] = unsupported(f"tf2onnx could not convert {op}", "tf2onnx")
+                    continue
+                except ExportError as err:
+                    raise SegmentationError(f"Expected segment {seg.name} ({len(nodes)} nodes) to export to ONNX. Received: {err}") from err
+                if builder is not None:
+                    for node in builder.check(model).unsupported_nodes:
+                        tf_node = _tf_node(node.node, nodes)
+                        if tf_node:
+                            refused[tf_node] = unsupported(f"{builder.backend} parser: {node.reason}", "tensorrt")
+                models[seg.name] = model
+            fresh = {k: v for k, v in refused.items() if k not in overrides}
+            if not fresh:
+                result.details["refinement_rounds"] = round_
+                if len(models) != len(segmentation.segments):
+                    raise SegmentationError("Expected every segment to export once refusals were moved to TensorFlow. Received: an export refusal naming no node of its segment.")
+                return segmentation, models
+            overrides.update(fresh)
+        raise SegmentationError(
+            f"Expected segmentation to settle within {self.options.max_refinements} refinement rounds. "
+            f"Received: TensorRT/tf2onnx still refusing nodes, e.g. {sorted(fresh)[:5]}."
+        )
+
+    def _apply_precision(self, source: Any, context: RouteContext, result: RouteResult, models: dict, specs: dict) -> dict:
+        if context.precision == "fp16":
+            with stage(result, "fp16"):
+                return {name: convert_to_fp16(model) for name, model in models.items()}
+        if context.precision == "int8":
+            from tftrt_kit.quantize.route import quantized_segments
+
+            return quantized_segments(source, context, result, models, specs)
+        return models
+
+    def _write(self, source, context, segmentation, parts, specs, models, outcomes, result) -> None:
+        import tensorflow as tf
+
+        from tftrt_kit.segment.partition import native_function
+
+        with atomic_directory(context.output_dir / "segment", overwrite=context.overwrite) as staging:
+            loaded = tf.saved_model.load(str(source.saved_model_dir))
+            for name in segmentation.parts_in_order:
+                setattr(loaded, specs[name].function_name, native_function(source.graph_def, parts[name].nodes, specs[name]))
+            tf.saved_model.save(loaded, str(staging), signatures=dict(loaded.signatures))
+            assets = staging / ASSETS
+            assets.mkdir(parents=True, exist_ok=True)
+            entries = []
+            for name in segmentation.parts_in_order:
+                spec = specs[name]
+                entry = {
+                    "name": name,
+                    "kind": spec.kind,
+                    "function": spec.function_name,
+                    "inputs": [s.to_dict() for s in spec.inputs],
+                    "outputs": [s.to_dict() for s in spec.outputs],
+                    "nodes": len(parts[name].nodes),
+                }
+                if spec.kind == "segment":
+                    outcome = outcomes[name]
+                    entry["onnx_file"] = f"{name}.onnx"
+                    (assets / entry["onnx_file"]).write_bytes(models[name].SerializeToString())
+                    entry["plan_file"] = f"{name}.{outcome.module}.plan" if outcome.plan is not None else None
+                    entry["plan_backend"] = outcome.module if outcome.plan is not None else None
+                    if outcome.plan is not None:
+                        (assets / entry["plan_file"]).write_bytes(outcome.plan)
+                    entry["tensorrt"] = outcome.check.to_dict() if outcome.check else None
+                entries.append(entry)
+            manifest = {
+                "route": "segment",
+                "precision": context.precision,
+                "source": source.description,
+                "signature": source.signature_key,
+                "inputs": [s.to_dict() for s in source.inputs],
+                "outputs": [s.to_dict() for s in source.outputs],
+                "input_tensors": list(source.input_tensors),
+                "output_tensors": list(source.output_tensors),
+                "parts": entries,
+                "coverage": segmentation.coverage,
+            }
+            write_manifest(assets, manifest)
+            result.sizes["onnx_bytes"] = sum((assets / e["onnx_file"]).stat().st_size for e in entries if e.get("onnx_file"))
+            result.sizes["plan_bytes"] = sum(len(o.plan) for o in outcomes.values() if o.plan is not None)
