@@ -135,15 +135,10 @@ class _FeedReader:
             shape = tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim)
             self.specs.append((value.name, shape, _ONNX_DTYPES.get(tensor.elem_type, "float32")))
         self.names = [s[0] for s in self.specs]
-        self._iterator: Iterator[list[Any]] = _batches(feeds, self.specs, options.batch_size)
-        self._remaining = options.num_batches
+        self._iterator: Iterator[list[Any]] = _batches(feeds, self.specs, options.batch_size, options.num_batches)
         self.samples = 0
 
     def get_next(self) -> dict[str, Any] | None:
-        if self._remaining is not None:
-            if self._remaining <= 0:
-                return None
-            self._remaining -= 1
         arrays = next(self._iterator, None)
         if arrays is None:
             return None
