@@ -39,6 +39,9 @@ _LAZY = {
     "load_source": "tftrt_kit.source",
     "Report": "tftrt_kit.report",
     "RouteResult": "tftrt_kit.report",
+    "Tolerances": "tftrt_kit.report",
+    "Thresholds": "tftrt_kit.report",
+    "BenchOptions": "tftrt_kit.bench",
 }
 
 __all__ = [

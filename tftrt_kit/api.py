@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import platform
+import time
 import tempfile
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from tftrt_kit.errors import ConfigError, TftrtKitError
-from tftrt_kit.report import Report, RouteResult, SourceSummary
+from tftrt_kit.report import Report, RouteResult, SourceSummary, Tolerances
 from tftrt_kit.routes import RouteContext, load_routes
 from tftrt_kit.routes.base import PRECISIONS
 from tftrt_kit.source import load_source
@@ -25,14 +27,17 @@ def convert(
     routes: Sequence[str] = DEFAULT_ROUTES,
     precision: str = "fp32",
     calibration_data: Any = None,
+    calibration_method: str = "max",
     output_dir: str | Path | None = None,
     overwrite: bool = False,
     signature: str | None = None,
     sample_data: Mapping[str, np.ndarray] | None = None,
     backend: str = "auto",
     build_plans: bool = True,
-    benchmark: bool = True,
+    benchmark: Any = True,
+    tolerances: Tolerances | None = None,
     route_options: Mapping[str, Any] | None = None,
+    progress: bool = False,
 ) -> Report:
     """Convert ``source`` by each route and report how the routes differ.
 
@@ -42,17 +47,25 @@ def convert(
         precision: ``"fp32"``, ``"fp16"`` or ``"int8"`` (INT8 needs ``calibration_data``).
         calibration_data: Inputs for INT8 calibration: arrays, dict of arrays, a
             ``tf.data.Dataset`` or a generator.
+        calibration_method: INT8 calibration: ``"max"``, ``"percentile"``, ``"entropy"``
+            (TensorRT's KL calibrator) or ``"mse"`` (Keras-level quantization only).
         output_dir: Where artifacts go (``<output_dir>/<route>``); a temporary
             directory when omitted (``report.routes[r].artifact_dir`` says where).
         overwrite: Replace existing artifacts in ``output_dir``.
         signature: Signature to convert (default ``serving_default``).
-        sample_data: Inputs for accuracy and latency; generated from the input specs
-            with a fixed seed when omitted.
+        sample_data: Inputs for accuracy; generated from the input specs with a fixed
+            seed when omitted (a batch of 4 where the batch is dynamic). Latency is
+            always measured on generated inputs of each batch size.
         backend: TensorRT module: ``"auto"``, ``"tensorrt"`` or ``"tensorrt_rtx"``.
         build_plans: Build TensorRT plans where a builder is installed.
-        benchmark: Measure latency of the source and of every artifact.
+        benchmark: ``True`` (default :class:`~tftrt_kit.bench.BenchOptions`: batch sizes
+            1, 8, 32 where the batch is dynamic), a ``BenchOptions``, or ``False`` to skip.
+        tolerances: Accuracy thresholds per precision for each route's verdict
+            (default :class:`~tftrt_kit.report.Tolerances`).
         route_options: Per-route options objects by route name, e.g.
             ``{"segment": SegmentOptions(minimum_segment_size=5)}``.
+        progress: Show a progress bar over routes and stages on stderr (silent when
+            stderr is not a terminal).
 
     Returns:
         The :class:`~tftrt_kit.report.Report`. A route that failed is recorded
@@ -60,7 +73,8 @@ def convert(
 
     Raises:
         SourceError: the source cannot be loaded.
-        ConfigError: unknown route or precision.
+        ConfigError: unknown route or precision, or ``benchmark`` of another type.
+        RuntimeInputError: ``sample_data`` does not match the source's inputs.
 
     Example:
         >>> report = tftrt_kit.convert("resnet50_savedmodel", routes=("onnx",))  # doctest: +SKIP
@@ -72,25 +86,37 @@ def convert(
         raise ConfigError(f"Expected routes from {sorted(registry)}. Received: {unknown}.")
     if precision not in PRECISIONS:
         raise ConfigError(f"Expected precision in {PRECISIONS}. Received: precision={precision!r}.")
-    loaded = load_source(source, signature=signature)
-    output = Path(output_dir) if output_dir is not None else Path(tempfile.mkdtemp(prefix="tftrt_kit_"))
-    context = RouteContext(
-        output_dir=output,
-        precision=precision,
-        backend=backend,
-        build_plans=build_plans,
-        calibration_data=calibration_data,
-        overwrite=overwrite,
-    )
-    from tftrt_kit.evaluate import sample_inputs
+    bench = _bench_options(benchmark)
+    tolerances = tolerances if tolerances is not None else Tolerances()
+    steps = 1 + len(routes) * (2 if bench is None else 3) + (0 if bench is None else 1)
+    with _progress_bar(progress, steps) as bar:
+        bar.set_description("load source")
+        loaded = load_source(source, signature=signature)
+        if sample_data is not None:
+            from tftrt_kit.runtime import InputChecker
 
-    feeds = dict(sample_data) if sample_data is not None else sample_inputs(loaded.inputs, batch=1, seed=0)
-    summary = _source_summary(loaded, feeds, benchmark)
-    results = {}
-    options = dict(route_options or {})
-    for name in routes:
-        route = registry[name](options[name]) if name in options else registry[name]()
-        results[name] = _run_route(route, loaded, context, feeds, benchmark)
+            sample_data = InputChecker(list(loaded.inputs))(sample_data, {})
+        bar.update()
+        output = Path(output_dir) if output_dir is not None else Path(tempfile.mkdtemp(prefix="tftrt_kit_"))
+        context = RouteContext(
+            output_dir=output,
+            precision=precision,
+            backend=backend,
+            build_plans=build_plans,
+            calibration_data=calibration_data,
+            calibration_method=calibration_method,
+            overwrite=overwrite,
+            progress=progress,
+        )
+        if bench is not None:
+            bar.set_description("benchmark source (tensorflow)")
+        summary = _source_summary(loaded, bench)
+        bar.update(1 if bench is not None else 0)
+        results = {}
+        options = dict(route_options or {})
+        for name in routes:
+            route = registry[name](options[name]) if name in options else registry[name]()
+            results[name] = _run_route(route, loaded, context, sample_data, bench, tolerances, bar)
     return Report(
         source=summary,
         routes=results,
@@ -100,50 +126,106 @@ def convert(
     )
 
 
-def _source_summary(source: Any, feeds: Mapping[str, np.ndarray], benchmark: bool) -> SourceSummary:
-    from tftrt_kit.bench import measure, tf_function_runner
+def _bench_options(benchmark: Any) -> Any:
+    from tftrt_kit.bench import BenchOptions
 
-    latency = measure(tf_function_runner(source), feeds, executor="tensorflow") if benchmark else None
+    if benchmark is True:
+        return BenchOptions()
+    if benchmark is False or benchmark is None:
+        return None
+    if isinstance(benchmark, BenchOptions):
+        return benchmark
+    raise ConfigError(f"Expected benchmark=True, False or a BenchOptions. Received: benchmark of type {type(benchmark).__name__}.")
+
+
+@contextlib.contextmanager
+def _progress_bar(enabled: bool, total: int) -> Iterator[Any]:
+    """One tqdm bar over routes and stages; ``disable=None`` keeps it silent when stderr is not a TTY."""
+    if not enabled:
+        yield _NoBar()
+        return
+    from tqdm.auto import tqdm
+
+    with tqdm(total=total, unit="step", disable=None, leave=False, dynamic_ncols=True) as bar:
+        yield bar
+
+
+class _NoBar:
+    def set_description(self, _text: str) -> None:
+        return None
+
+    def update(self, _n: int = 1) -> None:
+        return None
+
+
+def _source_summary(source: Any, bench: Any) -> SourceSummary:
+    latencies: list = []
+    timings = dict(source.seconds)
+    if bench is not None:
+        from tftrt_kit.bench import sweep, tf_function_runner
+
+        started = time.perf_counter()
+        latencies, _ = sweep(tf_function_runner(source), source.inputs, executor="tensorflow", options=bench)
+        timings["benchmark"] = time.perf_counter() - started
     return SourceSummary(
         description=source.description,
         signature=source.signature_key,
         inputs=list(source.inputs),
         outputs=list(source.outputs),
         nodes=len(source.graph_def.node),
-        latency=latency,
-        latencies=[latency] if latency else [],
-        timings=dict(source.seconds),
+        latency=latencies[0] if latencies else None,
+        latencies=latencies,
+        timings=timings,
     )
 
 
-def _run_route(route: Any, source: Any, context: RouteContext, feeds: Mapping[str, np.ndarray], benchmark: bool) -> RouteResult:
-    """Run one route, then evaluate its artifact; a TftrtKitError becomes a failed result."""
-    from tftrt_kit.bench import measure
+def _run_route(
+    route: Any,
+    source: Any,
+    context: RouteContext,
+    sample_data: Mapping[str, np.ndarray] | None,
+    bench: Any,
+    tolerances: Tolerances,
+    bar: Any,
+) -> RouteResult:
+    """Run one route, evaluate and benchmark its artifact; a TftrtKitError becomes a failed result."""
+    from tftrt_kit.bench import sweep
     from tftrt_kit.evaluate import evaluate
+    from tftrt_kit.routes.base import stage
     from tftrt_kit.runtime import load
 
+    from tftrt_kit.artifact import check_output_dir
+
+    name = route.name
     try:
+        check_output_dir(context.output_dir / name, overwrite=context.overwrite)
+        bar.set_description(f"{name}: convert")
         result = route(source, context)
+        bar.update()
         model = load(result.artifact_dir)
-        from tftrt_kit.routes.base import stage
-
+        for segment in result.segments:
+            segment.executor = getattr(model, "segment_executors", {}).get(segment.name)
+        bar.set_description(f"{name}: evaluate")
         with stage(result, "evaluate"):
-            result.accuracy = evaluate(source, model, executor=model.executor, feeds=_accuracy_feeds(source, feeds))
-        if benchmark:
-            result.latency = measure(model, feeds, executor=model.executor)
-            result.latencies = [result.latency]
+            result.accuracy = evaluate(
+                source, model, executor=model.executor, feeds=sample_data, batch=4, seed=1,
+                thresholds=tolerances.for_precision(result.precision),
+            )
+        bar.update()
+        if bench is not None:
+            bar.set_description(f"{name}: benchmark ({model.executor})")
+            with stage(result, "benchmark"):
+                result.latencies, refused = sweep(model, source.inputs, executor=model.executor, options=bench)
+            result.latency = result.latencies[0] if result.latencies else None
+            if refused:
+                result.details["latency_refused"] = {str(b): reason for b, reason in refused.items()}
+            bar.update()
     except TftrtKitError as err:
-        return RouteResult(name=route.name, status="failed", precision=context.precision, error=f"{type(err).__name__}: {err}")
+        return RouteResult(name=name, status="failed", precision=context.precision, error=f"{type(err).__name__}: {err}")
+    except Exception as err:  # a dependency's own failure must not take the other routes down
+        error = f"{type(err).__name__} (unexpected; please report it): {str(err)[:500]}"
+        return RouteResult(name=name, status="failed", precision=context.precision, error=error)
     return result
-
-
-def _accuracy_feeds(source: Any, feeds: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
-    """Inputs for accuracy: a batch of 4 generated inputs where the batch is dynamic, else ``feeds``."""
-    from tftrt_kit.evaluate import sample_inputs
-
-    if all(s.has_dynamic_batch for s in source.inputs):
-        return sample_inputs(source.inputs, batch=4, seed=1)
-    return feeds
 
 
 def machine_info() -> dict[str, Any]:

@@ -1,73 +1,136 @@
-"""The ``tftrt-kit`` command line: ``convert`` (and ``--demo``)."""
+"""The ``tftrt-kit`` command line: ``convert``, ``inspect``, ``bench``, ``compare``.
+
+Exit codes: 0 every route ok, 1 some route failed (the report says why),
+2 bad input or usage (one line on stderr naming the fault, no traceback).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
-from tftrt_kit.errors import TftrtKitError
+from tftrt_kit.errors import ConfigError, TftrtKitError
 
 EXIT_OK, EXIT_ROUTE_FAILED, EXIT_USAGE = 0, 1, 2
 
+REPORT_SUFFIXES = (".json", ".md", ".html")
+
+_EPILOG = """\
+examples:
+  tftrt-kit convert --demo --routes onnx
+  tftrt-kit convert resnet50_savedmodel/ --routes segment,onnx --out out/ --report report.html
+  tftrt-kit convert model.keras --precision int8 --calibration-data calib.npz --report r.json
+  tftrt-kit inspect resnet50_savedmodel/
+  tftrt-kit bench out/onnx --batch-sizes 1,16
+  tftrt-kit compare fp32.json fp16.json int8.json
+
+exit codes: 0 all routes ok, 1 some route failed, 2 bad input or usage
+"""
+
 
 def _routes(text: str) -> tuple[str, ...]:
-    return tuple(r.strip() for r in text.split(",") if r.strip())
+    routes = tuple(r.strip() for r in text.split(",") if r.strip())
+    if not routes:
+        raise argparse.ArgumentTypeError("expected comma-separated route names, e.g. segment,onnx")
+    return routes
+
+
+def _batch_sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(b) for b in text.split(",") if b.strip())
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, e.g. 1,8,32; got {text!r}")
+    return sizes
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``tftrt-kit``."""
+    from tftrt_kit import __version__
+
     parser = argparse.ArgumentParser(
         prog="tftrt-kit",
-        description="Take a TensorFlow/Keras model to TensorRT by two routes (segment, onnx) and compare them.",
+        description="Take a TensorFlow/Keras model to NVIDIA TensorRT by two routes -- segment (TF-TRT-style: "
+        "TensorRT segments, the rest stays TensorFlow) and onnx (tf2onnx -> TensorRT) -- and report how they differ, "
+        "with every figure measured on the executor it names.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-    convert = commands.add_parser("convert", help="convert a model by each route and print the report")
-    convert.add_argument("source", nargs="?", help="SavedModel directory or .keras file")
-    convert.add_argument("--demo", action="store_true", help="convert the built-in demo CNN instead of SOURCE")
+    parser.add_argument("--version", action="version", version=f"tftrt-kit {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    convert = commands.add_parser("convert", help="convert a model by each route, print the report", description=(
+        "Convert SRC by each route, evaluate every artifact against the source and benchmark it, then print the report."))
+    convert.add_argument("source", nargs="?", metavar="SRC", help="SavedModel directory or .keras file")
+    convert.add_argument("--demo", action="store_true", help="convert the built-in demo CNN instead of SRC")
     convert.add_argument("--routes", type=_routes, default=("segment", "onnx"), help="comma-separated routes (default: segment,onnx)")
-    convert.add_argument("--precision", choices=("fp32", "fp16", "int8"), default="fp32")
+    convert.add_argument("--precision", choices=("fp32", "fp16", "int8"), default="fp32", help="default: fp32")
     convert.add_argument("--signature", default=None, help="signature key (default: serving_default)")
-    convert.add_argument("--calibration-data", type=Path, default=None, help="INT8 calibration inputs (.npy or .npz)")
-    convert.add_argument("--out", type=Path, default=None, help="output directory for the artifacts")
+    convert.add_argument("--calibration-data", type=Path, default=None, metavar="FILE", help="INT8 calibration inputs (.npy, or .npz by input name)")
+    convert.add_argument("--out", type=Path, default=None, metavar="DIR", help="write artifacts to DIR/<route> (default: a temporary directory)")
     convert.add_argument("--overwrite", action="store_true", help="replace existing artifacts in --out")
-    convert.add_argument("--report", type=Path, default=None, help="also write the report (.json)")
+    convert.add_argument("--report", type=Path, action="append", default=[], metavar="FILE",
+                         help="also write the report to FILE (.json, .md or .html; repeatable)")
+    convert.add_argument("--batch-sizes", type=_batch_sizes, default=(1, 8, 32), metavar="B,B,..",
+                         help="latency sweep where the batch is dynamic (default: 1,8,32)")
+    convert.add_argument("--no-benchmark", action="store_true", help="skip latency measurement")
+
+    inspect = commands.add_parser("inspect", help="preview how the segment route would split a model", description=(
+        "Preview the segmentation of SRC: which ops TensorRT segments would take, which stay in TensorFlow and why."))
+    inspect.add_argument("source", metavar="SRC", help="SavedModel directory or .keras file")
+    inspect.add_argument("--signature", default=None, help="signature key (default: serving_default)")
+
+    bench = commands.add_parser("bench", help="measure the latency of a written artifact", description=(
+        "Measure the latency of ARTIFACT (a directory written by convert) on seeded generated inputs."))
+    bench.add_argument("artifact", type=Path, metavar="ARTIFACT", help="artifact directory, e.g. out/onnx")
+    bench.add_argument("--batch-sizes", type=_batch_sizes, default=(1, 8, 32), metavar="B,B,..", help="default: 1,8,32")
+    bench.add_argument("--executor", choices=("auto", "tensorrt", "onnxruntime", "tensorflow"), default="auto", help="default: auto")
+
+    compare = commands.add_parser("compare", help="show several saved reports side by side", description=(
+        "Show the routes of several JSON reports (written by convert --report FILE.json) side by side."))
+    compare.add_argument("reports", type=Path, nargs="+", metavar="REPORT.json")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (0 all routes ok, 1 a route failed, 2 bad input or usage)."""
+    """Entry point; returns the exit code (0 all routes ok, 1 a route failed, 2 bad input or usage).
+
+    Example:
+        >>> main(["compare", "r1.json", "r2.json"])  # doctest: +SKIP
+        0
+    """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return EXIT_USAGE if exit_.code else EXIT_OK
+    handlers = {"convert": _convert, "inspect": _inspect, "bench": _bench, "compare": _compare}
     try:
-        return _convert(args, parser)
+        return handlers[args.command](args)
     except TftrtKitError as err:
-        print(f"tftrt-kit: error: {type(err).__name__}: {err}", file=sys.stderr)
+        print(f"tftrt-kit {args.command}: error: {type(err).__name__}: {err}", file=sys.stderr)
         return EXIT_USAGE
 
 
-def _convert(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from tftrt_kit.api import convert
-
+def _convert(args: argparse.Namespace) -> int:
     if args.demo == bool(args.source):
-        parser.print_usage(sys.stderr)
-        print("tftrt-kit convert: error: give exactly one of SOURCE or --demo", file=sys.stderr)
-        return EXIT_USAGE
+        raise ConfigError(f"Expected exactly one of SRC or --demo. Received: SRC={args.source!r}, --demo={args.demo}.")
+    for path in args.report:
+        if path.suffix not in REPORT_SUFFIXES:
+            raise ConfigError(f"Expected --report with a suffix in {REPORT_SUFFIXES}. Received: {str(path)!r}.")
+    calibration = _calibration(args.calibration_data) if args.calibration_data is not None else None
     if args.demo:
         from tftrt_kit.demo import demo_model
 
-        source = demo_model()
+        source: Any = demo_model()
     else:
         source = args.source
-    calibration = None
-    if args.calibration_data is not None:
-        import numpy as np
+    from tftrt_kit.api import convert
+    from tftrt_kit.bench import BenchOptions
 
-        calibration = dict(np.load(args.calibration_data)) if args.calibration_data.suffix == ".npz" else np.load(args.calibration_data)
     report = convert(
         source,
         routes=args.routes,
@@ -76,11 +139,99 @@ def _convert(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         output_dir=args.out,
         overwrite=args.overwrite,
         signature=args.signature,
+        benchmark=False if args.no_benchmark else BenchOptions(batch_sizes=args.batch_sizes),
+        progress=True,
     )
     print(report)
-    if args.report is not None:
-        report.to_json(args.report)
+    writers = {".json": report.to_json, ".md": report.to_markdown, ".html": report.to_html}
+    for path in args.report:
+        writers[path.suffix](path)
+        print(f"report written to {path}")
     return EXIT_OK if all(r.ok for r in report.routes.values()) else EXIT_ROUTE_FAILED
+
+
+def _calibration(path: Path) -> Any:
+    import numpy as np
+
+    if path.suffix not in (".npy", ".npz"):
+        raise ConfigError(f"Expected --calibration-data FILE.npy or FILE.npz. Received: {str(path)!r}.")
+    if not path.is_file():
+        raise ConfigError(f"Expected --calibration-data to name an existing file. Received: {str(path)!r}, which does not exist.")
+    try:
+        data = np.load(path, allow_pickle=False)
+        return dict(data) if path.suffix == ".npz" else data
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"Expected a NumPy .npy/.npz file at --calibration-data. Received: {str(path)!r}, unreadable: {err}.") from err
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from tftrt_kit.segment import inspect
+
+    print(inspect(args.source, signature=args.signature).summary())
+    return EXIT_OK
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from tftrt_kit.bench import BenchOptions, sweep
+    from tftrt_kit.errors import ArtifactError
+    from tftrt_kit.render import table
+    from tftrt_kit.runtime import load
+
+    model = load(args.artifact, executor=args.executor)
+    specs = getattr(model, "inputs", None)
+    if not specs:
+        raise ArtifactError(f"Expected an artifact whose model names its inputs. Received: {model!r}.")
+    latencies, refused = sweep(model, specs, executor=model.executor, options=BenchOptions(batch_sizes=args.batch_sizes))
+    print(f"{args.artifact} on {model.executor}")
+    print(table(
+        ["executor", "batch", "p50 ms", "p90 ms", "p99 ms", "mean ms", "samples/s", "iterations"],
+        [[x.executor, x.batch, x.p50_ms, x.p90_ms, x.p99_ms, x.mean_ms, x.throughput, x.iterations] for x in latencies],
+    ))
+    for batch, reason in refused.items():
+        print(f"batch {batch} not measured: {reason}")
+    return EXIT_OK
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from tftrt_kit.render import table
+
+    rows = []
+    for path in args.reports:
+        report = _read_report(path)
+        tf = ", ".join(f"{x.batch}: {x.p50_ms:.3g}" for x in report.source.latencies) or None
+        rows.append([path.name, report.source.description, "source (TF)", "ok", None, "tensorflow", tf, None, None, None, None, None])
+        for name, r in report.routes.items():
+            if not r.ok:
+                rows.append([path.name, report.source.description, name, r.status, r.precision] + [None] * 7)
+                continue
+            p50 = ", ".join(f"{x.batch}: {x.p50_ms:.3g}" for x in r.latencies) or None
+            acc = r.accuracy
+            rows.append([
+                path.name, report.source.description, name, r.status, r.precision,
+                r.latency.executor if r.latency else (acc.executor if acc else None), p50,
+                acc.max_rel_error if acc else None, acc.verdict if acc else None,
+                f"{r.coverage:.1%}" if r.coverage is not None else None,
+                round(r.conversion_seconds, 2) if r.conversion_seconds is not None else None, report.created,
+            ])
+    print(table(
+        ["report", "source", "route", "status", "precision", "executor", "p50 ms by batch", "max rel err", "verdict",
+         "TRT coverage", "convert s", "measured"],
+        rows,
+    ))
+    return EXIT_OK
+
+
+def _read_report(path: Path) -> Any:
+    import json
+
+    from tftrt_kit.report import Report
+
+    if not path.is_file():
+        raise ConfigError(f"Expected a JSON report written by 'tftrt-kit convert --report FILE.json'. Received: {str(path)!r}, which does not exist.")
+    try:
+        return Report.from_dict(json.loads(path.read_text()))
+    except (ValueError, KeyError, TypeError) as err:
+        raise ConfigError(f"Expected a JSON report written by tftrt-kit. Received: {str(path)!r}, unreadable: {type(err).__name__}: {err}.") from err
 
 
 if __name__ == "__main__":

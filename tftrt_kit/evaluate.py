@@ -1,4 +1,10 @@
-"""Numerical agreement of an artifact with its source, on the same inputs."""
+"""Numerical agreement of an artifact with its source, on the same inputs, and its verdict.
+
+Per output: max abs error, error relative to the output's scale, mean abs error,
+cosine similarity, top-1/top-5 agreement for classifier-shaped outputs, and (as
+Polygraphy prints) the tolerances that would have passed. A route's verdict is
+pass / warn / fail against :class:`~tftrt_kit.report.Thresholds` of its precision.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from tftrt_kit.errors import ArtifactError
-from tftrt_kit.report import Accuracy, OutputError
+from tftrt_kit.report import Accuracy, OutputError, Thresholds
 from tftrt_kit.source import TensorSpec
 
 
@@ -37,6 +43,8 @@ def compare_output(name: str, reference: np.ndarray, actual: np.ndarray) -> Outp
     if ref.shape != act.shape:
         raise ArtifactError(f"Expected output {name!r} of shape {ref.shape}. Received: shape {act.shape}.")
     diff = np.abs(ref - act)
+    nonzero = ref != 0
+    elementwise = float(np.max(diff[nonzero] / np.abs(ref[nonzero]))) if nonzero.any() else None
     scale = float(np.max(np.abs(ref))) if ref.size else 0.0
     max_abs = float(diff.max()) if diff.size else 0.0
     norms = float(np.linalg.norm(ref) * np.linalg.norm(act))
@@ -55,22 +63,43 @@ def compare_output(name: str, reference: np.ndarray, actual: np.ndarray) -> Outp
         cosine=cosine,
         top1_agreement=top1,
         top5_agreement=top5,
+        max_elementwise_rel_error=elementwise,
     )
 
 
 def compare(
-    reference: Mapping[str, np.ndarray], actual: Mapping[str, np.ndarray], *, executor: str, samples: int | None = None
+    reference: Mapping[str, np.ndarray],
+    actual: Mapping[str, np.ndarray],
+    *,
+    executor: str,
+    samples: int | None = None,
+    thresholds: Thresholds | None = None,
 ) -> Accuracy:
     """Accuracy of ``actual`` against ``reference`` over every output of ``reference``.
 
+    Args:
+        reference: Source outputs by name.
+        actual: Artifact outputs by name.
+        executor: Label of what produced ``actual``.
+        samples: Batch size of the inputs, recorded on the result.
+        thresholds: When given, each output and the whole gets a verdict.
+
+    Returns:
+        The :class:`~tftrt_kit.report.Accuracy` (worst figure over outputs at the top level).
+
     Raises:
         ArtifactError: an output is missing from ``actual`` or has another shape.
+
+    Example:
+        >>> acc = compare({"y": np.ones(3)}, {"y": np.ones(3)}, executor="test")
+        >>> acc.max_abs_error, acc.cosine
+        (0.0, 1.0)
     """
     missing = sorted(set(reference) - set(actual))
     if missing:
         raise ArtifactError(f"Expected outputs {sorted(reference)}. Received: {sorted(actual)}; missing {missing}.")
     per_output = {name: compare_output(name, reference[name], actual[name]) for name in reference}
-    return Accuracy(
+    accuracy = Accuracy(
         executor=executor,
         max_abs_error=max(e.max_abs_error for e in per_output.values()),
         max_rel_error=max(e.max_rel_error for e in per_output.values()),
@@ -78,9 +107,60 @@ def compare(
         per_output=per_output,
         samples=samples,
     )
+    return judge(accuracy, thresholds) if thresholds is not None else accuracy
 
 
-def evaluate(source: Any, run: Any, *, executor: str, batch: int = 4, seed: int = 0, feeds: Mapping[str, np.ndarray] | None = None) -> Accuracy:
+_RANK = {"pass": 0, "warn": 1, "fail": 2}
+
+
+def judge(accuracy: Accuracy, thresholds: Thresholds) -> Accuracy:
+    """Set the verdict of every output and of ``accuracy`` (the worst) against ``thresholds``.
+
+    An output passes when every check is within the pass thresholds, warns when
+    within the warn thresholds, and fails otherwise. Each check missed is named in
+    ``accuracy.reasons``.
+
+    Args:
+        accuracy: Measured figures; updated in place.
+        thresholds: Thresholds of the route's precision.
+
+    Returns:
+        ``accuracy``, for chaining.
+    """
+    reasons: list[str] = []
+    for error in accuracy.per_output.values():
+        error.verdict = "pass"
+        for label, value, passing, warning, higher_is_better in (
+            ("max rel error", error.max_rel_error, thresholds.max_rel_error, thresholds.warn_max_rel_error, False),
+            ("cosine", error.cosine, thresholds.min_cosine, thresholds.warn_min_cosine, True),
+            ("top-1 agreement", error.top1_agreement, thresholds.min_top1, thresholds.warn_min_top1, True),
+        ):
+            if value is None or passing is None or _within(value, passing, higher_is_better):
+                continue
+            level = "warn" if warning is not None and _within(value, warning, higher_is_better) else "fail"
+            bound = "<" if higher_is_better else ">"
+            reasons.append(f"{error.name}: {label} {value:.4g} {bound} {passing:.4g} ({level})")
+            error.verdict = max(error.verdict, level, key=_RANK.__getitem__)
+    accuracy.thresholds = thresholds
+    accuracy.reasons = reasons
+    accuracy.verdict = max((e.verdict for e in accuracy.per_output.values()), key=_RANK.__getitem__, default="pass")
+    return accuracy
+
+
+def _within(value: float, bound: float, higher_is_better: bool) -> bool:
+    return value >= bound if higher_is_better else value <= bound
+
+
+def evaluate(
+    source: Any,
+    run: Any,
+    *,
+    executor: str,
+    batch: int = 4,
+    seed: int = 0,
+    feeds: Mapping[str, np.ndarray] | None = None,
+    thresholds: Thresholds | None = None,
+) -> Accuracy:
     """Run the source and ``run`` (a callable artifact) on the same inputs and compare.
 
     Args:
@@ -90,8 +170,22 @@ def evaluate(source: Any, run: Any, *, executor: str, batch: int = 4, seed: int 
         batch: Batch size of generated inputs (when the batch is dynamic).
         seed: Seed of generated inputs.
         feeds: User inputs instead of generated ones.
+        thresholds: Thresholds for the verdict (none given: no verdict).
+
+    Returns:
+        The :class:`~tftrt_kit.report.Accuracy`; ``inputs`` says where the inputs came from.
+
+    Raises:
+        ArtifactError: the artifact's outputs do not match the source's.
+
+    Example:
+        >>> acc = evaluate(source, tftrt_kit.load("out/onnx"), executor="onnxruntime[CPU]")  # doctest: +SKIP
     """
+    origin = "sample_data" if feeds is not None else f"generated (seed {seed})"
     feeds = dict(feeds) if feeds is not None else sample_inputs(source.inputs, batch=batch, seed=seed)
     reference = source.run(feeds)
-    samples = next(iter(feeds.values())).shape[0] if feeds and next(iter(feeds.values())).ndim else None
-    return compare(reference, run(feeds), executor=executor, samples=samples)
+    first = next(iter(feeds.values()), None)
+    samples = int(first.shape[0]) if first is not None and first.ndim else None
+    accuracy = compare(reference, run(feeds), executor=executor, samples=samples, thresholds=thresholds)
+    accuracy.inputs = origin
+    return accuracy

@@ -1,20 +1,46 @@
-"""Renderings of a :class:`~tftrt_kit.report.Report`: aligned terminal tables."""
+"""Renderings of a :class:`~tftrt_kit.report.Report`: its sections, and aligned terminal tables.
+
+Every rendering (terminal, Markdown, HTML) draws on :func:`sections`, so they
+show the same figures: each latency with its executor, each failed route with its
+error and no figures.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Sequence
+
+from tftrt_kit.report import STAGE_ORDER
+
+
+@dataclasses.dataclass
+class Section:
+    """One titled part of a rendered report: a table, prose lines, or both."""
+
+    title: str
+    headers: list[str] = dataclasses.field(default_factory=list)
+    rows: list[list[Any]] = dataclasses.field(default_factory=list)
+    lines: list[str] = dataclasses.field(default_factory=list)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Format ``rows`` under ``headers`` as an aligned plain-text table."""
-    cells = [[str(h) for h in headers]] + [[_cell(v) for v in row] for row in rows]
+    """Format ``rows`` under ``headers`` as an aligned plain-text table.
+
+    Example:
+        >>> print(table(["a", "b"], [[1, 2.5]]))
+        a  b
+        -  ---
+        1  2.5
+    """
+    cells = [[str(h) for h in headers]] + [[cell(v) for v in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.insert(1, "  ".join("-" * w for w in widths).rstrip())
     return "\n".join(lines)
 
 
-def _cell(value: Any) -> str:
+def cell(value: Any) -> str:
+    """A table cell: ``-`` for missing, 4 significant digits for floats."""
     if value is None:
         return "-"
     if isinstance(value, float):
@@ -24,56 +50,182 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _mib(n: int | None) -> str | None:
-    return None if n is None else f"{n / 2**20:.2f} MiB"
+def cosine(value: float) -> str:
+    """Cosine similarity with enough digits to tell 0.99999 from 1."""
+    return f"{value:.7f}"
 
 
-def route_rows(report: Any) -> list[list[Any]]:
+def size(n: int | None) -> str | None:
+    """Bytes as KiB or MiB."""
+    if n is None:
+        return None
+    return f"{n / 2**20:.2f} MiB" if n >= 2**20 else f"{n / 1024:.1f} KiB"
+
+
+def _ops(histogram: dict[str, int], limit: int = 8) -> str:
+    ranked = sorted(histogram.items(), key=lambda kv: (-kv[1], kv[0]))
+    text = " ".join(f"{op}x{n}" for op, n in ranked[:limit])
+    return text + (f" (+{len(ranked) - limit} more)" if len(ranked) > limit else "")
+
+
+def _speedup(route: Any, source: Any) -> float | None:
+    """TensorFlow p50 over the route's p50 at the route's first measured batch (both measured)."""
+    if route.latency is None:
+        return None
+    tf = source.latency_at(route.latency.batch)
+    return tf.p50_ms / route.latency.p50_ms if tf and route.latency.p50_ms > 0 else None
+
+
+def _accepts(route: Any) -> str | None:
+    """Whether TensorRT's parser took the whole model, or how many segments it took whole."""
+    if route.tensorrt is not None:
+        return "yes" if route.tensorrt.accepted else "no"
+    checked = [s.tensorrt for s in route.segments if s.tensorrt is not None]
+    return f"{sum(c.accepted for c in checked)}/{len(route.segments)} segments" if checked else None
+
+
+def header_lines(report: Any) -> list[str]:
+    """Source, inputs, outputs, when and where it was measured."""
+    src = report.source
+    ins = ", ".join(f"{s.name} {s.dtype}{list(s.shape)}" for s in src.inputs)
+    outs = ", ".join(f"{s.name} {s.dtype}{list(s.shape)}" for s in src.outputs)
+    m = report.machine
+    machine = f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores, GPU: {'yes' if m.get('gpu') else 'no'}" if m else "-"
+    versions = ", ".join(f"{k} {v}" for k, v in report.versions.items()) or "-"
+    return [
+        f"source: {src.description} [{src.signature}], {src.nodes} nodes",
+        f"inputs: {ins}",
+        f"outputs: {outs}",
+        f"measured: {report.created or '-'} on {machine}",
+        f"versions: {versions}",
+    ]
+
+
+def summary_rows(report: Any) -> list[list[Any]]:
     """One row per route (and one for the TensorFlow source) of the summary table."""
     src = report.source
+    lat = src.latency
     rows: list[list[Any]] = [[
-        "source (TF)", "ok", src.latency.executor if src.latency else None,
-        src.latency.p50_ms if src.latency else None, None, None, None, None, None, None,
+        "source (TF)", "ok", None, lat.executor if lat else None, lat.batch if lat else None, lat.p50_ms if lat else None,
+        "1.00x" if lat else None, None, None, None, None, None, None, None, None,
     ]]
     for name, r in report.routes.items():
         if not r.ok:
-            rows.append([name, r.status, None, None, None, None, None, None, None, None])
+            rows.append([name, r.status, r.precision] + [None] * 12)
             continue
-        trt = r.tensorrt
+        trt, acc, lat = r.tensorrt, r.accuracy, r.latency
+        speedup = _speedup(r, src)
         rows.append([
-            name,
-            r.status,
-            r.latency.executor if r.latency else None,
-            r.latency.p50_ms if r.latency else None,
-            r.accuracy.max_rel_error if r.accuracy else None,
-            r.accuracy.cosine if r.accuracy else None,
-            r.coverage,
-            (("yes" if trt.accepted else "no") if trt else None),
-            _mib(trt.plan_bytes) if trt else None,
-            round(sum(r.timings.values()), 2) if r.timings else None,
+            name, r.status, r.precision,
+            lat.executor if lat else None,
+            lat.batch if lat else None,
+            lat.p50_ms if lat else None,
+            f"{speedup:.2f}x" if speedup else None,
+            acc.max_rel_error if acc else None,
+            cosine(acc.cosine) if acc else None,
+            acc.verdict if acc else None,
+            f"{r.coverage:.1%}" if r.coverage is not None else None,
+            _accepts(r),
+            size(trt.plan_bytes) if trt and trt.plan_bytes else size(r.sizes.get("plan_bytes") or None),
+            size(r.sizes.get("artifact_bytes")),
+            round(r.conversion_seconds, 2) if r.conversion_seconds is not None else None,
         ])
     return rows
 
 
-def render_text(report: Any) -> str:
-    """The report as terminal tables: summary per route, then failures and fallbacks."""
-    src = report.source
-    ins = ", ".join(f"{s.name} {s.dtype}{list(s.shape)}" for s in src.inputs)
-    parts = [
-        f"tftrt_kit report: {src.description} [{src.signature}], {src.nodes} nodes; inputs: {ins}",
-        "",
-        table(
-            ["route", "status", "executor", "p50 ms", "max rel err", "cosine", "coverage", "TRT accepts", "plan", "convert s"],
-            route_rows(report),
-        ),
+SUMMARY_HEADERS = [
+    "route", "status", "precision", "executor", "batch", "p50 ms", "vs TF", "max rel err", "cosine", "verdict",
+    "TRT coverage", "TRT accepts", "plan", "artifact", "convert s",
+]
+
+
+def sections(report: Any) -> list[Section]:
+    """The report's sections, in display order, with measured figures only."""
+    out = [Section("Source", lines=header_lines(report)), Section("Summary", SUMMARY_HEADERS, summary_rows(report))]
+    runs = [("source (TF)", report.source)] + [(n, r) for n, r in report.routes.items() if r.ok]
+    latency_rows = [
+        [who, x.executor, x.batch, x.p50_ms, x.p90_ms, x.p99_ms, x.mean_ms, x.throughput, x.iterations]
+        for who, run in runs for x in run.latencies
     ]
+    refused = [f"{n}: batch {b} not measured: {why}" for n, r in report.routes.items() for b, why in r.details.get("latency_refused", {}).items()]
+    if latency_rows or refused:
+        out.append(Section(
+            "Latency (ms; throughput in samples/s)",
+            ["run", "executor", "batch", "p50", "p90", "p99", "mean", "throughput", "iterations"], latency_rows, refused,
+        ))
+    accuracy_rows = []
     for name, r in report.routes.items():
-        if r.error:
-            parts += ["", f"{name}: {r.status}: {r.error}"]
-        if r.tensorrt and r.tensorrt.unsupported_nodes:
-            parts += ["", f"{name}: TensorRT refused:"]
-            parts += [f"  {n.op_type} {n.node}: {n.reason}" for n in r.tensorrt.unsupported_nodes]
-        if r.fallbacks:
-            parts += ["", f"{name}: left in TensorFlow"]
-            parts.append(table(["op", "count", "reason"], [[f.op_type, f.count, f.reason] for f in r.fallbacks]))
+        if r.ok and r.accuracy:
+            for e in r.accuracy.per_output.values():
+                accuracy_rows.append([
+                    name, e.name, r.accuracy.executor, e.max_abs_error, e.max_rel_error, e.mean_abs_error, cosine(e.cosine),
+                    e.top1_agreement, e.top5_agreement, e.verdict,
+                    f"atol {cell(e.max_abs_error)} | rtol {cell(e.max_elementwise_rel_error)}",
+                ])
+    if accuracy_rows:
+        notes = [
+            f"{n}: {r.accuracy.samples} sample(s), inputs {r.accuracy.inputs or '-'}, {r.precision} thresholds {_thresholds(r.accuracy.thresholds)}"
+            for n, r in report.routes.items() if r.ok and r.accuracy
+        ]
+        notes += [f"{n}: {reason}" for n, r in report.routes.items() if r.ok and r.accuracy for reason in r.accuracy.reasons]
+        out.append(Section(
+            "Accuracy vs source (per output)",
+            ["route", "output", "executor", "max abs", "rel to scale", "mean abs", "cosine", "top-1", "top-5", "verdict", "would pass at"],
+            accuracy_rows, notes,
+        ))
+    out.append(_timings(report, runs))
+    for name, r in report.routes.items():
+        if r.ok and r.segments:
+            out.append(Section(
+                f"{name}: TensorRT segments ({len(r.segments)})",
+                ["segment", "nodes", "executor", "inputs", "outputs", "TRT accepts", "plan", "ops"],
+                [[s.name, s.nodes, s.executor, len(s.inputs), len(s.outputs),
+                  ("yes" if s.tensorrt.accepted else "no") if s.tensorrt else None,
+                  size(s.tensorrt.plan_bytes) if s.tensorrt and s.tensorrt.plan_bytes else None, _ops(s.op_histogram)]
+                 for s in r.segments],
+            ))
+        if r.ok and r.fallbacks:
+            out.append(Section(f"{name}: left in TensorFlow", ["op", "count", "reason"], [[f.op_type, f.count, f.reason] for f in r.fallbacks]))
+        if r.ok and r.tensorrt and r.tensorrt.unsupported_nodes:
+            out.append(Section(
+                f"{name}: TensorRT refused", ["op", "node", "reason"],
+                [[n.op_type, n.node, n.reason] for n in r.tensorrt.unsupported_nodes],
+            ))
+        if r.ok and r.details.get("tensorrt_skipped"):
+            out.append(Section(f"{name}: TensorRT not checked", lines=[str(r.details["tensorrt_skipped"])]))
+    failed = [f"{n}: {r.status}: {r.error}" for n, r in report.routes.items() if not r.ok]
+    if failed:
+        out.append(Section("Failed routes (no figures)", lines=failed))
+    out.append(Section("Differences", lines=report.differences.lines()))
+    return out
+
+
+def _thresholds(t: Any) -> str:
+    if t is None:
+        return "-"
+    parts = [f"{k} {v:g}" for k, v in dataclasses.asdict(t).items() if v is not None]
+    return "(" + ", ".join(parts) + ")"
+
+
+def _timings(report: Any, runs: list[tuple[str, Any]]) -> Section:
+    seen: list[str] = []
+    for _, run in runs:
+        seen += [s for s in run.timings if s not in seen]
+    stages = [s for s in STAGE_ORDER if s in seen] + [s for s in seen if s not in STAGE_ORDER]
+    rows = [[who] + [run.timings.get(s) for s in stages] for who, run in runs]
+    return Section("Stage timings (s)", ["run", *stages], rows)
+
+
+def render_text(report: Any) -> str:
+    """The report as terminal text: a title, then each section as an aligned table or lines.
+
+    Example:
+        >>> print(render_text(report))  # doctest: +SKIP
+    """
+    parts = ["tftrt_kit report"]
+    for section in sections(report):
+        parts += ["", f"== {section.title} =="]
+        if section.headers:
+            parts.append(table(section.headers, section.rows))
+        parts += [f"  {line}" if section.headers else line for line in section.lines]
     return "\n".join(parts)

@@ -16,6 +16,57 @@ from tftrt_kit.source import TensorSpec
 
 SCHEMA_VERSION = 1
 
+#: Stages that measure an artifact rather than make it; excluded from conversion time.
+MEASUREMENT_STAGES = ("evaluate", "benchmark")
+
+#: Display order of stage timings; stages not listed follow in the order they ran.
+STAGE_ORDER = ("load", "freeze", "support", "segment", "partition", "quantize", "calibrate", "export", "fp16", "build", "save", "evaluate", "benchmark")
+
+
+@dataclasses.dataclass(frozen=True)
+class Thresholds:
+    """Accuracy thresholds of one precision: within the pass set a route passes, within the warn set it warns, else it fails.
+
+    Every check applies to every output; ``None`` skips it. ``max_rel_error`` bounds
+    the max abs error relative to the output's scale (max |reference|); ``min_top1``
+    applies to classifier-shaped outputs only (``(batch, classes)``).
+    """
+
+    max_rel_error: float | None = None
+    min_cosine: float | None = None
+    min_top1: float | None = None
+    warn_max_rel_error: float | None = None
+    warn_min_cosine: float | None = None
+    warn_min_top1: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Tolerances:
+    """Thresholds per precision, used for each route's accuracy verdict.
+
+    FP32 is held tight, FP16 looser, INT8 by top-1 agreement and cosine similarity.
+
+    Example:
+        >>> strict = Tolerances(fp16=Thresholds(max_rel_error=1e-3, warn_max_rel_error=1e-2))
+        >>> tftrt_kit.convert("model/", precision="fp16", tolerances=strict)  # doctest: +SKIP
+    """
+
+    fp32: Thresholds = Thresholds(max_rel_error=1e-4, min_cosine=0.99999, warn_max_rel_error=1e-3, warn_min_cosine=0.9999)
+    fp16: Thresholds = Thresholds(max_rel_error=1e-2, min_cosine=0.9999, warn_max_rel_error=5e-2, warn_min_cosine=0.999)
+    int8: Thresholds = Thresholds(min_cosine=0.99, min_top1=0.9, warn_min_cosine=0.95, warn_min_top1=0.7)
+
+    def for_precision(self, precision: str) -> Thresholds:
+        """The thresholds of ``precision`` (``fp32``, ``fp16`` or ``int8``).
+
+        Raises:
+            ConfigError: unknown precision.
+        """
+        if precision not in ("fp32", "fp16", "int8"):
+            from tftrt_kit.errors import ConfigError
+
+            raise ConfigError(f"Expected precision in ('fp32', 'fp16', 'int8'). Received: precision={precision!r}.")
+        return getattr(self, precision)
+
 
 @dataclasses.dataclass
 class Latency:
@@ -28,11 +79,19 @@ class Latency:
     p99_ms: float | None = None
     throughput: float | None = None
     iterations: int | None = None
+    mean_ms: float | None = None
+    min_ms: float | None = None
+    max_ms: float | None = None
 
 
 @dataclasses.dataclass
 class OutputError:
-    """Error of one output against the source's output on the same inputs."""
+    """Error of one output against the source's output on the same inputs.
+
+    Like Polygraphy's comparator, it also says which tolerance would have passed:
+    ``max_abs_error`` is the smallest absolute tolerance and ``max_elementwise_rel_error``
+    (max of |a - r| / |r| over elements with r != 0) the smallest elementwise relative one.
+    """
 
     name: str
     max_abs_error: float
@@ -41,6 +100,8 @@ class OutputError:
     cosine: float
     top1_agreement: float | None = None
     top5_agreement: float | None = None
+    max_elementwise_rel_error: float | None = None
+    verdict: str | None = None
 
 
 @dataclasses.dataclass
@@ -59,6 +120,9 @@ class Accuracy:
     per_output: dict[str, OutputError] = dataclasses.field(default_factory=dict)
     samples: int | None = None
     verdict: str | None = None
+    thresholds: Thresholds | None = None
+    reasons: list[str] = dataclasses.field(default_factory=list)
+    inputs: str | None = None
 
 
 @dataclasses.dataclass
@@ -109,6 +173,16 @@ class RouteResult:
         """Whether the route produced an artifact."""
         return self.status == "ok"
 
+    @property
+    def conversion_seconds(self) -> float | None:
+        """Seconds of the stages that made the artifact (evaluation and benchmark excluded)."""
+        spent = [s for name, s in self.timings.items() if name not in MEASUREMENT_STAGES]
+        return sum(spent) if spent else None
+
+    def latency_at(self, batch: int) -> Latency | None:
+        """The measured latency at ``batch``, if that batch was measured."""
+        return next((x for x in self.latencies if x.batch == batch), None)
+
 
 @dataclasses.dataclass
 class SourceSummary:
@@ -122,6 +196,10 @@ class SourceSummary:
     latency: Latency | None = None
     latencies: list[Latency] = dataclasses.field(default_factory=list)
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    def latency_at(self, batch: int) -> Latency | None:
+        """TensorFlow's measured latency at ``batch``, if that batch was measured."""
+        return next((x for x in self.latencies if x.batch == batch), None)
 
 
 @dataclasses.dataclass
@@ -144,8 +222,8 @@ class Report:
         return data
 
     def to_json(self, path: str | Path | None = None) -> str:
-        """Serialize to JSON; also write it atomically to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=2, sort_keys=True)
+        """Serialize to JSON (routes and stages keep their order); also write it atomically to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=2)
         if path is not None:
             from tftrt_kit.artifact import write_text_atomic
 
@@ -154,7 +232,23 @@ class Report:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Report":
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict`.
+
+        Raises:
+            ArtifactError: ``data`` is not a report of a schema version this tftrt_kit reads.
+        """
+        from tftrt_kit.errors import ArtifactError
+
+        version = data.get("schema_version", SCHEMA_VERSION) if isinstance(data, dict) else None
+        if not isinstance(version, int) or version > SCHEMA_VERSION:
+            raise ArtifactError(f"Expected a tftrt_kit report of schema_version <= {SCHEMA_VERSION}. Received: schema_version={version!r}.")
+        try:
+            return cls._from_dict(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise ArtifactError(f"Expected a tftrt_kit report (Report.to_json). Received: JSON missing or mistyping {err}.") from err
+
+    @classmethod
+    def _from_dict(cls, data: dict[str, Any]) -> "Report":
         source = dict(data["source"])
         source["inputs"] = [TensorSpec.from_dict(s) for s in source["inputs"]]
         source["outputs"] = [TensorSpec.from_dict(s) for s in source["outputs"]]
@@ -172,21 +266,84 @@ class Report:
     @classmethod
     def from_json(cls, text_or_path: str | Path) -> "Report":
         """Read a report from a JSON string or file."""
+        from tftrt_kit.errors import ArtifactError
+
         text = str(text_or_path)
         if not text.lstrip().startswith("{"):
-            text = Path(text_or_path).read_text()
-        return cls.from_dict(json.loads(text))
+            try:
+                text = Path(text_or_path).read_text()
+            except (OSError, UnicodeDecodeError) as err:
+                raise ArtifactError(f"Expected a readable report JSON file. Received: {text!r} ({err}).") from err
+        try:
+            data = json.loads(text)
+        except ValueError as err:
+            raise ArtifactError(f"Expected report JSON. Received: {err}.") from err
+        return cls.from_dict(data)
 
     load = from_json
+
+    @property
+    def differences(self) -> Any:
+        """How the routes differ, computed from the measured figures (:class:`~tftrt_kit.differences.Differences`)."""
+        from tftrt_kit.differences import compute_differences
+
+        return compute_differences(self)
 
     def __str__(self) -> str:
         from tftrt_kit.render import render_text
 
         return render_text(self)
 
+    def to_markdown(self, path: str | Path | None = None) -> str:
+        """The report as GitHub-flavoured Markdown; also written atomically to ``path`` when given."""
+        from tftrt_kit.render_markdown import render_markdown
+
+        return _written(render_markdown(self), path)
+
+    def _repr_html_(self) -> str:
+        """HTML fragment for Jupyter (self-contained: inline styles, no external assets)."""
+        from tftrt_kit.render_html import render_html_fragment
+
+        return render_html_fragment(self)
+
+    def to_html(self, path: str | Path | None = None, *, plot: bool = True) -> str:
+        """A full self-contained HTML page; also written atomically to ``path`` when given.
+
+        Args:
+            path: File to write.
+            plot: Embed :meth:`plot` as an inline PNG when matplotlib is installed.
+        """
+        from tftrt_kit.render_html import render_html_page
+
+        return _written(render_html_page(self, plot=plot), path)
+
+    def plot(self, path: str | Path | None = None) -> Any:
+        """Latency per route and executor across batch sizes, TensorRT coverage and error, as a matplotlib Figure.
+
+        Args:
+            path: Also save the figure there as PNG.
+
+        Returns:
+            The ``matplotlib.figure.Figure``.
+
+        Raises:
+            MissingDependencyError: matplotlib is not installed (extra ``plot``).
+        """
+        from tftrt_kit.plot import plot_report
+
+        return plot_report(self, path)
+
     def __repr__(self) -> str:
         states = ", ".join(f"{n}={r.status}" for n, r in self.routes.items())
         return f"Report(source={self.source.description!r}, routes=[{states}])"
+
+
+def _written(text: str, path: str | Path | None) -> str:
+    if path is not None:
+        from tftrt_kit.artifact import write_text_atomic
+
+        write_text_atomic(Path(path), text)
+    return text
 
 
 def _latency(data: dict[str, Any] | None) -> Latency | None:
@@ -200,6 +357,7 @@ def _route(data: dict[str, Any]) -> RouteResult:
     if data.get("accuracy"):
         accuracy = dict(data["accuracy"])
         accuracy["per_output"] = {k: OutputError(**v) for k, v in accuracy["per_output"].items()}
+        accuracy["thresholds"] = Thresholds(**accuracy["thresholds"]) if accuracy.get("thresholds") else None
         fields["accuracy"] = Accuracy(**accuracy)
     fields["latency"] = _latency(data.get("latency"))
     fields["latencies"] = [Latency(**x) for x in data.get("latencies", [])]

@@ -46,7 +46,7 @@ class SegmentOptions:
 
 def segment_source(source: Any, options: SegmentOptions, overrides: dict | None = None) -> Any:
     """Classify and segment ``source``'s frozen graph with ``options`` (no export, no build)."""
-    from tftrt_kit.segment.inspect import inspect
+    from tftrt_kit.segment.preview import inspect
 
     return inspect(
         source,

@@ -27,7 +27,7 @@ _EXPORTS = {
     "Segmentation": "segmenter",
     "Fallback": "segmenter",
     "segment": "segmenter",
-    "inspect": "inspect",
+    "inspect": "preview",
 }
 
 __all__ = sorted(_EXPORTS)
