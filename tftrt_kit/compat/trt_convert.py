@@ -306,6 +306,7 @@ class TrtGraphConverterV2:
         from tftrt_kit.engines.tensorrt_builder import BuildOptions
         from tftrt_kit.routes.base import RouteContext
         from tftrt_kit.routes.engine_step import check_and_build
+        from tftrt_kit.routes.segment import record_plan
 
         assets = self.artifact_dir / SEGMENT_ASSETS
         manifest = read_manifest(self.artifact_dir)
@@ -320,11 +321,7 @@ class TrtGraphConverterV2:
                 return
             if outcome.plan is None:
                 warnings.warn(f"build(): segment {entry['name']} has no plan ({outcome.check.error}); it runs on ONNX Runtime.", UserWarning, stacklevel=3)
-            else:
-                entry["plan_file"] = f"{entry['name']}.{outcome.module}.plan"
-                (assets / entry["plan_file"]).write_bytes(outcome.plan)
-            entry["plan_backend"] = outcome.module if outcome.plan is not None else None
-            entry["tensorrt"] = outcome.check.to_dict()
+            record_plan(entry, outcome, assets)
             entry["profile_batch_sizes"] = list(self._batch_sizes)
         write_manifest(assets, manifest)
 

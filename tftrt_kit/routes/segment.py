@@ -67,6 +67,16 @@ def _tf_node(onnx_name: str, nodes: set[str]) -> str | None:
     return max(candidates, key=len) if candidates else None
 
 
+def record_plan(entry: dict, outcome: Any, assets: Any) -> None:
+    """Write a segment's plan (when one was built) into ``assets`` and record it in its manifest ``entry``."""
+    built = outcome.plan is not None
+    entry["plan_file"] = f"{entry['name']}.{outcome.module}.plan" if built else None
+    entry["plan_backend"] = outcome.module if built else None
+    entry["tensorrt"] = outcome.check.to_dict() if outcome.check else None
+    if built:
+        (assets / entry["plan_file"]).write_bytes(outcome.plan)
+
+
 @register_route("segment")
 class SegmentRoute:
     """TensorRT segments inside a SavedModel that stays native TensorFlow."""
@@ -192,14 +202,9 @@ class SegmentRoute:
                     "nodes": len(parts[name].nodes),
                 }
                 if spec.kind == "segment":
-                    outcome = outcomes[name]
                     entry["onnx_file"] = f"{name}.onnx"
                     (assets / entry["onnx_file"]).write_bytes(models[name].SerializeToString())
-                    entry["plan_file"] = f"{name}.{outcome.module}.plan" if outcome.plan is not None else None
-                    entry["plan_backend"] = outcome.module if outcome.plan is not None else None
-                    if outcome.plan is not None:
-                        (assets / entry["plan_file"]).write_bytes(outcome.plan)
-                    entry["tensorrt"] = outcome.check.to_dict() if outcome.check else None
+                    record_plan(entry, outcomes[name], assets)
                 entries.append(entry)
             manifest = {
                 "route": "segment",
