@@ -73,3 +73,15 @@ def stage(result: RouteResult, name: str) -> Iterator[None]:
 def directory_bytes(path: Path) -> int:
     """Total size of the files under ``path``."""
     return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
+
+
+def manifest_header(route: str, source: Any, context: RouteContext) -> dict[str, Any]:
+    """The manifest fields every route writes: route, precision, where the model came from, its I/O specs."""
+    return {
+        "route": route,
+        "precision": context.precision,
+        "source": source.description,
+        "signature": source.signature_key,
+        "inputs": [s.to_dict() for s in source.inputs],
+        "outputs": [s.to_dict() for s in source.outputs],
+    }

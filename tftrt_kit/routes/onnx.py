@@ -7,7 +7,7 @@ from typing import Any
 from tftrt_kit.artifact import atomic_directory, write_manifest
 from tftrt_kit.export import ExportOptions, convert_to_fp16, export_source
 from tftrt_kit.report import RouteResult
-from tftrt_kit.routes.base import RouteContext, directory_bytes, register_route, stage
+from tftrt_kit.routes.base import RouteContext, directory_bytes, manifest_header, register_route, stage
 from tftrt_kit.routes.engine_step import check_and_build
 
 MODEL_FILE = "model.onnx"
@@ -36,12 +36,7 @@ class OnnxRoute:
                 files["plan_file"] = f"model.{outcome.module}.plan"
                 (staging / files["plan_file"]).write_bytes(outcome.plan)
             write_manifest(staging, {
-                "route": "onnx",
-                "precision": context.precision,
-                "source": source.description,
-                "signature": source.signature_key,
-                "inputs": [s.to_dict() for s in source.inputs],
-                "outputs": [s.to_dict() for s in source.outputs],
+                **manifest_header("onnx", source, context),
                 "tensorrt": outcome.check.to_dict() if outcome.check else None,
                 "plan_backend": outcome.module if outcome.plan is not None else None,
                 **files,

@@ -14,7 +14,7 @@ from tftrt_kit.artifact import SEGMENT_ASSETS, atomic_directory, write_manifest
 from tftrt_kit.errors import ExportError, SegmentationError, UnsupportedOpError
 from tftrt_kit.export import ExportOptions, convert_to_fp16, export_graph
 from tftrt_kit.report import Fallback, RouteResult, SegmentInfo
-from tftrt_kit.routes.base import RouteContext, directory_bytes, register_route, stage
+from tftrt_kit.routes.base import RouteContext, directory_bytes, manifest_header, register_route, stage
 from tftrt_kit.routes.engine_step import check_and_build
 
 ASSETS = SEGMENT_ASSETS
@@ -207,12 +207,7 @@ class SegmentRoute:
                     record_plan(entry, outcomes[name], assets)
                 entries.append(entry)
             manifest = {
-                "route": "segment",
-                "precision": context.precision,
-                "source": source.description,
-                "signature": source.signature_key,
-                "inputs": [s.to_dict() for s in source.inputs],
-                "outputs": [s.to_dict() for s in source.outputs],
+                **manifest_header("segment", source, context),
                 "input_tensors": list(source.input_tensors),
                 "output_tensors": list(source.output_tensors),
                 "parts": entries,
