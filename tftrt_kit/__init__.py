@@ -22,10 +22,12 @@ from tftrt_kit.errors import (
     ExportError,
     IncompatiblePlanError,
     MissingDependencyError,
+    ModelConfigError,
     OutputDirError,
     QuantizationError,
     RuntimeInputError,
     SegmentationError,
+    ServerError,
     SourceError,
     TftrtKitError,
     UnsupportedOpError,
@@ -45,8 +47,8 @@ _LAZY = {
 }
 
 __all__ = [
-    "ArtifactError", "CalibrationError", "ConfigError", "EngineBuildError", "ExportError", "IncompatiblePlanError", "MissingDependencyError",
-    "OutputDirError", "QuantizationError", "RuntimeInputError", "SegmentationError", "SourceError",
+    "ArtifactError", "CalibrationError", "ConfigError", "EngineBuildError", "ExportError", "IncompatiblePlanError", "MissingDependencyError", "ModelConfigError",
+    "OutputDirError", "QuantizationError", "RuntimeInputError", "SegmentationError", "ServerError", "SourceError",
     "TftrtKitError", "UnsupportedOpError", *_LAZY,
 ]
 

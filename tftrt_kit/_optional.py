@@ -13,7 +13,7 @@ INSTALL_HINTS = {
     "tensorrt_rtx": "pip install 'tftrt_kit[rtx]'  (tensorrt-rtx-cu13)",
     "matplotlib": "pip install 'tftrt_kit[plot]'  (matplotlib)",
     "pytriton": "pip install 'tftrt_kit[serve]'  (nvidia-pytriton)",
-    "tritonclient": "pip install 'tftrt_kit[serve]'  (tritonclient[all])",
+    "tritonclient": "pip install 'tftrt_kit[serve]'  (tritonclient[grpc,http])",
     "cuda": "pip install 'tftrt_kit[tensorrt]'  (cuda-python)",
 }
 

@@ -1,4 +1,4 @@
-"""The ``tftrt-kit`` command line: ``convert``, ``inspect``, ``bench``, ``compare``.
+"""The ``tftrt-kit`` command line: ``convert``, ``inspect``, ``bench``, ``compare``, ``triton-export``, ``serve``.
 
 Exit codes: 0 every route ok, 1 some route failed (the report says why),
 2 bad input or usage (one line on stderr naming the fault, no traceback).
@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from tftrt_kit.errors import ConfigError, TftrtKitError
+from tftrt_kit.triton.cli import HANDLERS as TRITON_HANDLERS
+from tftrt_kit.triton.cli import add_parsers as add_triton_parsers
 
 EXIT_OK, EXIT_ROUTE_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -92,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare = commands.add_parser("compare", help="show several saved reports side by side", description=(
         "Show the routes of several JSON reports (written by convert --report FILE.json) side by side."))
     compare.add_argument("reports", type=Path, nargs="+", metavar="REPORT.json")
+    add_triton_parsers(commands)
     return parser
 
 
@@ -107,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return EXIT_USAGE if exit_.code else EXIT_OK
-    handlers = {"convert": _convert, "inspect": _inspect, "bench": _bench, "compare": _compare}
+    handlers = {"convert": _convert, "inspect": _inspect, "bench": _bench, "compare": _compare, **TRITON_HANDLERS}
     try:
         return handlers[args.command](args)
     except TftrtKitError as err:

@@ -71,3 +71,11 @@ class ArtifactError(TftrtKitError):
 
 class OutputDirError(ArtifactError):
     """The output directory exists and is not empty, and ``overwrite=True`` was not given."""
+
+
+class ModelConfigError(ArtifactError):
+    """A generated Triton ``config.pbtxt`` does not parse against Triton's ``ModelConfig`` schema."""
+
+
+class ServerError(TftrtKitError):
+    """The local Triton server did not start, or did not load the model."""
