@@ -103,3 +103,15 @@ def test_import_is_lazy():
     code = "import sys, tftrt_kit; print(sorted(m for m in ('tensorflow', 'onnxruntime', 'tf2onnx', 'tensorrt_rtx') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_mobilenet_v2_onnx_route_acceptance(saved_model, tmp_path):
+    """Issue 3's bar: every node accepted by TensorRT(-RTX), a plan built, max_rel_error <= 1e-4 vs TensorFlow."""
+    report = tftrt_kit.convert(saved_model("mobilenet_v2"), routes=("onnx",), output_dir=tmp_path, benchmark=False)
+    route = report.routes["onnx"]
+    assert route.ok, route.error
+    assert route.accuracy.max_rel_error <= 1e-4
+    if route.tensorrt is None:
+        pytest.skip(f"no TensorRT builder installed: {route.details.get('tensorrt_skipped')}")
+    assert route.tensorrt.accepted and route.tensorrt.unsupported_nodes == []
+    assert route.tensorrt.plan_bytes > 0

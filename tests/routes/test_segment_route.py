@@ -55,7 +55,9 @@ def _check_partition(source, manifest):
     assert len(view) == len(source.graph_def.node) and placeholders == {parse_tensor_name(t).node for t in source.input_tensors}
 
 
-@pytest.mark.parametrize("name, segments, islands", [("small_cnn", 1, 0), ("middle_op", 2, 1), ("two_inputs_two_outputs", 1, 0), ("diamond", 2, 1)])
+@pytest.mark.parametrize("name, segments, islands", [
+    ("small_cnn", 1, 0), ("middle_op", 2, 1), ("two_inputs_two_outputs", 1, 0), ("diamond", 2, 1), ("mobilenet_v2", 1, 0),
+])
 def test_segments_and_parity(converted, name, segments, islands):
     source, result = converted(name)
     assert result.ok and len(result.segments) == segments and result.details["islands"] == islands
@@ -72,8 +74,9 @@ def test_segments_and_parity(converted, name, segments, islands):
         assert compare(reference, native(feeds), executor="tensorflow").max_rel_error <= 1e-6
 
 
-def test_all_supported_model_is_one_segment(converted):
-    _, result = converted("small_cnn")
+@pytest.mark.parametrize("name", ["small_cnn", "mobilenet_v2"])
+def test_all_supported_model_is_one_segment(converted, name):
+    _, result = converted(name)
     assert result.coverage == 1.0 and result.fallbacks == [] and result.flops_coverage == 1.0
 
 
