@@ -4,7 +4,8 @@ Each graph has layers of ~50 nodes; every node reads 1-3 tensors from the previo
 1-4 layers (realistic fan-in, skip connections), ~20% of the nodes are ops with no
 TensorRT rule (``Cumsum``), the rest ``AddV2``/``Relu``, plus a few control edges.
 Times are the best of ``--repeat`` runs of ``classify`` (rules only, ``opset=None``)
-and ``segment`` (graph view + clustering + islands), measured separately.
+and ``segment`` (graph view + clustering + islands), measured separately; the load
+average is printed last, as other processes skew the figures.
 
 Usage:
     python model_zoo/bench_segmenter.py [--sizes 10000 50000 100000] [--repeat 3]
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import random
 import time
 
@@ -84,6 +86,8 @@ def main() -> None:
             f"{n:>8} {t_classify:>11.3f} {t_segment:>10.3f} {t_segment / (n * math.log2(n)):>21.3e} "
             f"{len(result.segments):>9} {len(result.islands):>8} {result.coverage:>9.3f}"
         )
+    if hasattr(os, "getloadavg"):
+        print("load average (1, 5, 15 min): " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":

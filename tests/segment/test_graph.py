@@ -5,10 +5,12 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tensorflow.core.framework import graph_pb2
 
 from tftrt_kit.errors import SegmentationError
-from tftrt_kit.segment.graph import ContractionDag, GraphView, canonical_tensor_name, parse_tensor_name
+from tftrt_kit.segment.graph import GraphView, canonical_tensor_name, contract, parse_tensor_name
 
 
 def make_graph(*nodes: tuple[str, str, list[str]]) -> graph_pb2.GraphDef:
@@ -79,23 +81,72 @@ def test_view_refuses_missing_input_duplicates_and_cycles() -> None:
         GraphView(make_graph(("a", "Relu", ["b"]), ("b", "Relu", ["a"])))
 
 
-def test_contraction_refuses_an_edge_with_another_path() -> None:
-    # a -> b -> c and a -> c: contracting a-c would put b on a cycle.
-    dag = ContractionDag([0, 1, 2], [{1, 2}, {2}, set()])
-    assert dag.reachable(0, 2)
-    assert dag.contract(0, 2) is None
-    kept = dag.contract(0, 1)
-    assert kept in (0, 1)
-    assert dag.contract(kept, 2) is not None
+def reference_clusters(view: GraphView, candidate: list[bool]) -> list[frozenset[int]]:
+    """TF-TRT's loop, slowly: merge the visited node's cluster with any candidate cluster it
+    feeds unless another path leads there, and retry until no merge is left."""
+    cluster = {i: frozenset([i]) for i in range(len(view))}
+
+    def successors(members: frozenset[int]) -> set[frozenset[int]]:
+        return {cluster[s] for i in members for s in view.successors(i)} - {members}
+
+    def reaches(start: frozenset[int], goal: frozenset[int]) -> bool:
+        stack, seen = [c for c in successors(start) if c != goal], set()
+        while stack:
+            c = stack.pop()
+            if c == goal:
+                return True
+            if c not in seen:
+                seen.add(c)
+                stack.extend(successors(c))
+        return False
+
+    for node in reversed(view.topo_order):
+        merged = candidate[node]
+        while merged:
+            merged = False
+            root = cluster[node]
+            for nxt in sorted(successors(root), key=min):
+                if candidate[min(nxt)] and not reaches(root, nxt):
+                    for i in root | nxt:
+                        cluster[i] = root | nxt
+                    merged = True
+                    break
+    return sorted(set(cluster.values()), key=min)
 
 
-def test_contraction_reorders_ranks() -> None:
-    # a(0) -> b(3), a -> e(4), c(1) -> d(2) -> b: merging b into a adds d -> a against the order.
-    a, b, c, d, e = range(5)
-    dag = ContractionDag([0, 3, 1, 2, 4], [{b, e}, set(), {d}, {b}, set()])
-    assert dag.contract(a, b) == a
-    assert d in dag.inn[a]
-    assert dag.rank[d] < dag.rank[a]
-    for src, succ in enumerate(dag.out):
-        for dst in succ:
-            assert dag.rank[src] < dag.rank[dst]
+def clusters_of(root: list[int]) -> list[frozenset[int]]:
+    groups: dict[int, set[int]] = {}
+    for i, r in enumerate(root):
+        groups.setdefault(r, set()).add(i)
+    return sorted(map(frozenset, groups.values()), key=min)
+
+
+def test_contract_refuses_an_edge_with_another_path() -> None:
+    # a -> b -> c and a -> c with b out: merging a and c would put b on a cycle.
+    view = GraphView(make_graph(("a", "Relu", []), ("b", "Cumsum", ["a"]), ("c", "AddV2", ["a", "b"])))
+    assert clusters_of(contract(view, [True, False, True])) == [{0}, {1}, {2}]
+    assert clusters_of(contract(view, [True, True, True])) == [{0, 1, 2}]
+
+
+def test_contract_merges_past_a_cluster_once_its_path_is_inside() -> None:
+    # a -> b -> d, a -> c -> d: b, c, d are one cluster when a is visited, so a joins it.
+    view = GraphView(make_graph(("a", "Relu", []), ("b", "Relu", ["a"]), ("c", "Relu", ["a"]), ("d", "AddV2", ["b", "c"])))
+    assert clusters_of(contract(view, [True] * 4)) == [{0, 1, 2, 3}]
+    # With c out, b joins d and a stays apart (the TF-TRT diamond).
+    assert clusters_of(contract(view, [True, True, False, True])) == [{0}, {1, 3}, {2}]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_contract_matches_tf_trt_loop(data: st.DataObject) -> None:
+    n = data.draw(st.integers(1, 14))
+    nodes = []
+    for k in range(n):
+        sources = data.draw(st.lists(st.integers(0, k - 1), max_size=3)) if k else []
+        inputs = [f"v{s:02d}" for s in sources]
+        if k and data.draw(st.integers(0, 5)) == 0:
+            inputs.append(f"^v{data.draw(st.integers(0, k - 1)):02d}")
+        nodes.append((f"v{k:02d}", "Relu", inputs))
+    view = GraphView(make_graph(*nodes))
+    candidate = data.draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    assert clusters_of(contract(view, candidate)) == reference_clusters(view, candidate)

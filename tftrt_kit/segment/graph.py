@@ -17,11 +17,10 @@ Edges:
       by control edges only; see :mod:`tftrt_kit.segment.segmenter` for how they
       are placed.
 
-:class:`ContractionDag` contracts edges of such a graph without ever forming a cycle.
-It is the same idea as XLA's ``GraphCycles``: keep a topological rank for every live
-node and update it incrementally on edge insertion (Pearce-Kelly), so "is there
-another path from a to b" only explores nodes ranked between ``a`` and ``b``,
-instead of TF-TRT's unbounded reverse DFS, which is quadratic on large graphs.
+:func:`contract` clusters candidate nodes of such a graph as TF-TRT's segmenter does,
+without ever forming a cycle, in one pass per node; "is there another path" walks
+back only over the clusters lying between two nodes (bounded by heights), instead of
+TF-TRT's unbounded reverse DFS, which is quadratic on large graphs.
 """
 
 from __future__ import annotations
@@ -266,9 +265,9 @@ def contract(view: GraphView, candidate: Sequence[bool]) -> list[int]:
     So each node is settled in one pass.
 
     The contracted graph of visited clusters carries a height per cluster, larger
-    than each successor's; only clusters taller than ``s`` can reach ``s``, which
-    bounds the search for another path. A merge that makes a cluster taller raises
-    its predecessors' heights in turn.
+    than each successor's, so only clusters shorter than one of the node's targets can
+    lie on another path to a target ``s``. A merge that makes a cluster taller raises its
+    predecessors' heights in turn.
 
     Args:
         view: The graph.
@@ -289,18 +288,24 @@ def contract(view: GraphView, candidate: Sequence[bool]) -> list[int]:
         return i
 
     def another_path(targets: set[int], s: int) -> bool:
-        """Whether cluster ``s`` is reachable from a cluster of ``targets`` other than itself."""
-        floor = height[s]
-        stack = [t for t in targets if height[t] > floor]
-        seen = set(stack)
+        """Whether cluster ``s`` is reachable from a cluster of ``targets`` other than itself.
+
+        Every cluster on such a path was visited and is shorter than a target, so the
+        search walks backward from ``s`` over those alone: the few clusters lying
+        between the visited node and ``s``.
+        """
+        s_in = inn[s]
+        if not s_in.isdisjoint(targets):
+            return True  # target -> s, the common case, found by one set operation
+        ceiling = max([height[t] for t in targets])
+        stack, seen = [p for p in s_in if height[p] < ceiling], set(s_in)
         while stack:
-            succ = out[stack.pop()]
-            if s in succ:
-                return True
-            for nxt in succ:
-                if height[nxt] > floor and nxt not in seen:
-                    seen.add(nxt)
-                    stack.append(nxt)
+            for prev in inn[stack.pop()]:
+                if prev in targets:
+                    return True
+                if height[prev] < ceiling and prev not in seen:
+                    seen.add(prev)
+                    stack.append(prev)
         return False
 
     def raise_heights(preds: Iterable[int], floor: int) -> None:
@@ -312,9 +317,15 @@ def contract(view: GraphView, candidate: Sequence[bool]) -> list[int]:
                 height[p] = h
                 stack.extend((q, h + 1) for q in inn[p] if height[q] <= h)
 
+    successor_ids = view.successor_ids
     for v in reversed(view.topo_order):
-        targets = {find(x) for x in view.successor_ids[v]}
-        merged = [s for s in targets if candidate[s] and not another_path(targets, s)] if candidate[v] else []
+        targets = {x if parent[x] == x else find(x) for x in successor_ids[v]}
+        if not candidate[v]:
+            merged = []
+        elif len(targets) == 1:
+            merged = [s for s in targets if candidate[s]]
+        else:
+            merged = [s for s in targets if candidate[s] and not another_path(targets, s)]
         if not merged:
             for t in targets:
                 inn[t].add(v)

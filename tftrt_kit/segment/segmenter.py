@@ -186,10 +186,12 @@ def _tensor_boundaries(
     enters: dict[int, set[tuple[int, int]]] = {}
     leaves: dict[int, set[tuple[int, int]]] = {}
     for dst, inputs in enumerate(view.data_inputs):
-        for src, k in inputs:
-            if part_of[src] != part_of[dst]:
-                enters.setdefault(part_of[dst], set()).add((src, k))
-                leaves.setdefault(part_of[src], set()).add((src, k))
+        part = part_of[dst]
+        for tensor in inputs:
+            source_part = part_of[tensor[0]]
+            if source_part != part:
+                enters.setdefault(part, set()).add(tensor)
+                leaves.setdefault(source_part, set()).add(tensor)
     for src, k in outputs_wanted:
         leaves.setdefault(part_of[src], set()).add((src, k))
     return enters, leaves
@@ -233,12 +235,12 @@ def _segment(
     output_tensors: Iterable[str],
 ) -> Segmentation:
     view = graph_def if isinstance(graph_def, GraphView) else GraphView(graph_def)
-    missing = [name for name in view.names if name not in support]
-    if missing:
+    if not support.keys() >= view.index.keys():
+        missing = [name for name in view.names if name not in support]
         raise SegmentationError(f"Expected a Support verdict for every node. Received none for: {missing[:5]}")
     n, ops, names, topo_pos = len(view), view.ops, view.names, view.topo_position
     is_input = [op in GRAPH_INPUT_OPS for op in ops]
-    candidate = [support[names[i]].supported and not is_input[i] for i in range(n)]
+    candidate = [support[name].supported and not graph_input for name, graph_input in zip(names, is_input)]
     wanted: list[tuple[int, int]] = []
     for tensor in output_tensors:
         ref = parse_tensor_name(canonical_tensor_name(tensor))
@@ -287,8 +289,8 @@ def _segment(
 
 def _assign_parts(view: GraphView, kept: list[list[int]], is_input: list[bool]) -> tuple[list[int], list[int]]:
     """Part id per node (segments ``0..S-1``, islands ``S + level``, graph inputs ``-1``), and each segment's level."""
-    n, s_count = len(view), len(kept)
-    unit = [-1] * n
+    s_count = len(kept)
+    unit = [-1] * len(view)
     for s, members in enumerate(kept):
         for i in members:
             unit[i] = s
@@ -298,15 +300,15 @@ def _assign_parts(view: GraphView, kept: list[list[int]], is_input: list[bool]) 
             unit[i] = next_unit
             next_unit += 1
     succ: list[set[int]] = [set() for _ in range(next_unit)]
+    for src, u in enumerate(unit):
+        if u >= 0:
+            succ[u].update(unit[dst] for dst in view.successor_ids[src])
     indegree = [0] * next_unit
-    for dst in range(n):
-        if unit[dst] < 0:
-            continue
-        for src in view.predecessors(dst):
-            u = unit[src]
-            if u >= 0 and u != unit[dst] and unit[dst] not in succ[u]:
-                succ[u].add(unit[dst])
-                indegree[unit[dst]] += 1
+    for u, targets in enumerate(succ):
+        targets.discard(u)
+        targets.discard(-1)
+        for v in targets:
+            indegree[v] += 1
     # Longest path counting segments: level[q] = max(level[p] + is_segment(p)) over edges p -> q.
     level = [0] * next_unit
     queue = deque(u for u in range(next_unit) if indegree[u] == 0)

@@ -14,7 +14,7 @@ import dataclasses
 from typing import Any, Sequence
 
 from tftrt_kit._optional import require
-from tftrt_kit.errors import ArtifactError, ConfigError, ModelConfigError
+from tftrt_kit.errors import ConfigError, ModelConfigError
 from tftrt_kit.source import TensorSpec
 
 #: TensorFlow / numpy dtype name -> Triton ``DataType`` enum name.

@@ -23,7 +23,7 @@ import numpy as np
 
 from tftrt_kit._optional import require
 from tftrt_kit.dtypes import numpy_dtype
-from tftrt_kit.errors import ConfigError, ServerError, TftrtKitError
+from tftrt_kit.errors import ConfigError, ServerError
 from tftrt_kit.triton.config import BatchingOptions
 
 LOOPBACK = "127.0.0.1"
