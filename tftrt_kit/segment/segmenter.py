@@ -238,7 +238,7 @@ def _segment(
     if not support.keys() >= view.index.keys():
         missing = [name for name in view.names if name not in support]
         raise SegmentationError(f"Expected a Support verdict for every node. Received none for: {missing[:5]}")
-    n, ops, names, topo_pos = len(view), view.ops, view.names, view.topo_position
+    ops, names, topo_pos = view.ops, view.names, view.topo_position
     is_input = [op in GRAPH_INPUT_OPS for op in ops]
     candidate = [support[name].supported and not graph_input for name, graph_input in zip(names, is_input)]
     wanted: list[tuple[int, int]] = []
