@@ -57,6 +57,7 @@ def calibration_data(name: str, samples: int = 64) -> Any:
 def run_one(name: str, precision: str, routes: Sequence[str], out: Path, machine: str) -> list[dict[str, Any]]:
     """Convert one model at one precision; one result row per route (or one failure row)."""
     import tftrt_kit
+    from tftrt_kit.bench import BenchOptions
 
     entry = ZOO[name]
     model = entry.model()
@@ -73,6 +74,7 @@ def run_one(name: str, precision: str, routes: Sequence[str], out: Path, machine
         output_dir=out / "artifacts" / f"{name}-{precision}",
         overwrite=True,
         sample_data={input_name: sample},
+        benchmark=BenchOptions(batch_sizes=(1,)),
     )
     wall = time.perf_counter() - started
     tf_p50 = report.source.latency.p50_ms if report.source.latency else None
@@ -100,12 +102,20 @@ def _route_figures(route: Any, tf_p50: float | None) -> dict[str, Any]:
         "coverage": route.coverage,
         "segments": len(route.segments) if route.name == "segment" else None,
         "fallbacks": "; ".join(f"{f.op_type}x{f.count}: {f.reason}" for f in route.fallbacks),
-        "trt_accepted": None if trt is None else trt.accepted,
+        "trt_accepted": _accepted(route),
         "plan_mib": round(route.sizes.get("plan_bytes", 0) / 2**20, 2),
         "onnx_mib": round(route.sizes.get("onnx_bytes", 0) / 2**20, 2),
-        "convert_s": round(sum(v for k, v in route.timings.items() if k != "evaluate"), 2),
+        "convert_s": round(route.conversion_seconds or 0.0, 2),
         "stages": "; ".join(f"{k}={v:.2f}" for k, v in route.timings.items()),
     }
+
+
+def _accepted(route: Any) -> str | None:
+    """TensorRT's verdict: yes/no for the onnx route, "accepted/segments" for the segment route."""
+    if route.name == "segment":
+        checks = [s.tensorrt for s in route.segments if s.tensorrt is not None]
+        return f"{sum(c.accepted for c in checks)}/{len(route.segments)}" if checks else None
+    return None if route.tensorrt is None else str(route.tensorrt.accepted)
 
 
 def _digits_accuracy(route: Any, model: Any) -> dict[str, Any]:
@@ -195,7 +205,7 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> None:
                 if match[0].get("max_rel_error") not in (None, ""):
                     axes[1].scatter(i + (j + 1) * width, max(float(match[0]["max_rel_error"]), 1e-12), color=f"C{j}")
     for axis in axes:
-        axis.set_xticks(range(len(labels)), [f"{m}\n{p}" for m, p in labels], rotation=60, fontsize=7)
+        axis.set_xticks([i + width * len(routes) / 2 for i in range(len(labels))], [f"{m}\n{p}" for m, p in labels], rotation=60, fontsize=7)
     axes[0].set_ylabel("p50 latency, batch 1 (ms)")
     axes[0].set_yscale("log")
     axes[0].legend(fontsize=7)

@@ -160,6 +160,7 @@ def evaluate(
     seed: int = 0,
     feeds: Mapping[str, np.ndarray] | None = None,
     thresholds: Thresholds | None = None,
+    origin: str = "sample_data",
 ) -> Accuracy:
     """Run the source and ``run`` (a callable artifact) on the same inputs and compare.
 
@@ -170,6 +171,7 @@ def evaluate(
         batch: Batch size of generated inputs (when the batch is dynamic).
         seed: Seed of generated inputs.
         feeds: User inputs instead of generated ones.
+        origin: Where ``feeds`` came from, recorded in ``Accuracy.inputs``.
         thresholds: Thresholds for the verdict (none given: no verdict).
 
     Returns:
@@ -181,7 +183,7 @@ def evaluate(
     Example:
         >>> acc = evaluate(source, tftrt_kit.load("out/onnx"), executor="onnxruntime[CPU]")  # doctest: +SKIP
     """
-    origin = "sample_data" if feeds is not None else f"generated (seed {seed})"
+    origin = origin if feeds is not None else f"generated (seed {seed})"
     feeds = dict(feeds) if feeds is not None else sample_inputs(source.inputs, batch=batch, seed=seed)
     reference = source.run(feeds)
     first = next(iter(feeds.values()), None)

@@ -33,6 +33,7 @@ def test_keras_source_quantizes_at_keras_level(calibration, tmp_path):
     assert summarize_qdq(model).tensorrt_shaped
     assert {"quantize", "calibrate", "export"} <= set(route.timings)
     assert route.accuracy.cosine > 0.99
+    assert route.accuracy.inputs == "calibration_data" and route.accuracy.samples == 32
     _assert_int8_plan(route.tensorrt)
 
 

@@ -75,7 +75,7 @@ def calibrate(
     """
     import keras
     import tensorflow as tf
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     from tftrt_kit.quantize.model import input_quantizers
     from tftrt_kit.quantize.quantizers import bypassed
