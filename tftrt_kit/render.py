@@ -191,6 +191,12 @@ def sections(report: Any) -> list[Section]:
                 f"{name}: TensorRT refused", ["op", "node", "reason"],
                 [[n.op_type, n.node, n.reason] for n in r.tensorrt.unsupported_nodes],
             ))
+        if r.ok and r.details.get("quantization"):
+            q = r.details["quantization"]
+            out.append(Section(
+                f"{name}: INT8 quantization", ["level", "calibration method", "calibration samples", "batches"],
+                [[q.get("level"), q.get("method"), q.get("calibration_samples"), q.get("batches")]],
+            ))
         if r.ok and r.details.get("tensorrt_skipped"):
             out.append(Section(f"{name}: TensorRT not checked", lines=[str(r.details["tensorrt_skipped"])]))
     failed = [f"{n}: {r.status}: {r.error}" for n, r in report.routes.items() if not r.ok]

@@ -55,3 +55,12 @@ def test_int8_without_calibration_data_fails_clearly(saved_model, tmp_path):
     report = tftrt_kit.convert(saved_model("small_cnn"), routes=("onnx",), precision="int8", output_dir=tmp_path, benchmark=False)
     route = report.routes["onnx"]
     assert not route.ok and "CalibrationError" in route.error and "'image'" in route.error and "calibration_data" in route.error
+
+
+def test_report_shows_the_calibration(saved_model, calibration, tmp_path):
+    report = tftrt_kit.convert(saved_model("small_cnn"), routes=("onnx",), precision="int8", calibration_data=calibration,
+                               calibration_method="percentile", output_dir=tmp_path, benchmark=False)
+    quantization = report.routes["onnx"].details["quantization"]
+    assert quantization["method"] == "percentile" and quantization["calibration_samples"] == 32
+    for text in (str(report), report.to_markdown()):
+        assert "onnx: INT8 quantization" in text and "percentile" in text
