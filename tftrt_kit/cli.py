@@ -7,6 +7,7 @@ Exit codes: 0 every route ok, 1 some route failed (the report says why),
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -105,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         >>> main(["compare", "r1.json", "r2.json"])  # doctest: +SKIP
         0
     """
+    # TensorFlow's C++ INFO/WARNING lines (oneDNN, grappler sessions) would bury the report;
+    # a user who sets TF_CPP_MIN_LOG_LEVEL keeps their own level.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

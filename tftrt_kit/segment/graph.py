@@ -25,9 +25,13 @@ TF-TRT's unbounded reverse DFS, which is quadratic on large graphs.
 
 from __future__ import annotations
 
+import functools
 import heapq
 from collections.abc import Iterable, Sequence
+from itertools import compress
 from typing import Any, NamedTuple
+
+import numpy as np
 
 from tftrt_kit.errors import SegmentationError
 
@@ -104,6 +108,10 @@ class GraphView:
         data_consumers: per node, ids of nodes reading one of its outputs (deduplicated, sorted).
         control_consumers: per node, ids of nodes holding a control input on it (deduplicated, sorted).
         successor_ids: per node, ids of its data and control consumers (deduplicated, sorted).
+        data_edges: ``(source ids, output indices, consumer ids)`` arrays of every data
+            input, in node then input order.
+        edges: ``(source ids, consumer ids)`` arrays of the data and control edges
+            (deduplicated, sorted).
         topo_order: node ids in topological order (Kahn's algorithm, smallest id first).
         topo_position: id -> position in ``topo_order``.
     """
@@ -129,65 +137,87 @@ class GraphView:
             raise SegmentationError(f"Expected unique node names in the GraphDef. Received duplicates: {dupes[:5]}")
         self.nodes = tuple([nodes_in_file[i] for i in order])
         self.ops: tuple[str, ...] = tuple([node.op for node in self.nodes])
-        self._read_inputs()
-        self.topo_order: tuple[int, ...] = self._kahn()
-        position = [0] * len(order)
-        for pos, node_id in enumerate(self.topo_order):
-            position[node_id] = pos
-        self.topo_position: tuple[int, ...] = tuple(position)
+        self.topo_order: tuple[int, ...] = self._kahn(self._read_inputs())
+        position = np.empty(len(order), dtype=np.int64)
+        position[list(self.topo_order)] = np.arange(len(order))
+        self.topo_position: tuple[int, ...] = tuple(position.tolist())
 
-    def _read_inputs(self) -> None:
-        """Fill the input and consumer attributes in one pass over the ``NodeDef`` inputs."""
+    def _read_inputs(self) -> list[int]:
+        """Fill the input and consumer attributes, handling the edges in bulk.
+
+        Returns:
+            Per node, its number of distinct predecessors (Kahn's indegree).
+        """
         n, get = len(self.names), self.index.get
-        data_inputs: list[tuple[tuple[int, int], ...]] = [()] * n
-        control_inputs: list[tuple[int, ...]] = [()] * n
-        data_consumers: list[list[int]] = [[] for _ in range(n)]
-        control_consumers: list[list[int]] = [[] for _ in range(n)]
-        for dst, node in enumerate(self.nodes):
-            data: list[tuple[int, int]] = []
-            control: list[int] = []
-            for raw in node.input:
-                src = get(raw)
-                # A plain node name is output 0; anything else goes through the full parser.
-                if src is None or raw[0] == "^" or ":" in raw:
-                    ref = parse_tensor_name(raw)
-                    src, k = get(ref.node), ref.index
-                    if src is None:
-                        raise SegmentationError(
-                            f"Expected every input to name a node of the graph. "
-                            f"Received: node={node.name!r} input={raw!r}"
-                        )
-                    if k < 0:
-                        control.append(src)
-                        continue
-                else:
-                    k = 0
-                data.append((src, k))
-                # dst only grows, so each consumer list stays sorted and repeats are adjacent.
-                consumers = data_consumers[src]
-                if not consumers or consumers[-1] != dst:
-                    consumers.append(dst)
-            if data:
-                data_inputs[dst] = tuple(data)
-            if control:
-                control = sorted(set(control))
-                control_inputs[dst] = tuple(control)
-                for src in control:
-                    control_consumers[src].append(dst)
-        self.data_inputs: tuple[tuple[tuple[int, int], ...], ...] = tuple(data_inputs)
-        self.control_inputs: tuple[tuple[int, ...], ...] = tuple(control_inputs)
-        self.data_consumers: tuple[tuple[int, ...], ...] = tuple(map(tuple, data_consumers))
-        self.control_consumers: tuple[tuple[int, ...], ...] = tuple(map(tuple, control_consumers))
-        self.successor_ids: tuple[tuple[int, ...], ...] = tuple(
-            tuple(sorted(set(d).union(c))) if c else d for d, c in zip(self.data_consumers, self.control_consumers)
+        inputs = [node.input for node in self.nodes]
+        raws = [raw for node_inputs in inputs for raw in node_inputs]
+        dsts = np.repeat(np.arange(n), np.fromiter(map(len, inputs), dtype=np.int64, count=n)).tolist()
+        srcs, ks = list(map(get, raws)), [0] * len(raws)
+        # A raw input that is a node's name is output 0 of that node, unless some name
+        # holds ":" or starts with "^"; only the other inputs go through the full parser.
+        joined = "\n" + "\n".join(self.names)
+        if ":" in joined or "\n^" in joined:
+            special = [j for j, raw in enumerate(raws) if srcs[j] is None or raw[0] == "^" or ":" in raw]
+        else:
+            special = [j for j, src in enumerate(srcs) if src is None] if None in srcs else []
+        control_of: dict[int, set[int]] = {}
+        for j in special:
+            ref = parse_tensor_name(raws[j])
+            src = get(ref.node)
+            if src is None:
+                raise SegmentationError(
+                    f"Expected every input to name a node of the graph. "
+                    f"Received: node={self.names[dsts[j]]!r} input={raws[j]!r}"
+                )
+            if ref.index < 0:
+                control_of.setdefault(dsts[j], set()).add(src)
+                srcs[j] = None
+            else:
+                srcs[j], ks[j] = src, ref.index
+        if control_of:
+            keep = [src is not None for src in srcs]
+            srcs, ks, dsts = list(compress(srcs, keep)), list(compress(ks, keep)), list(compress(dsts, keep))
+        self.data_edges = (np.array(srcs, dtype=np.int64), np.array(ks, dtype=np.int64), np.array(dsts, dtype=np.int64))
+        codes = np.unique(self.data_edges[0] * n + self.data_edges[2])
+        consumer_dsts = codes % n
+        bounds = group_bounds(codes // n, n)
+        consumers = consumer_dsts.tolist()
+        self.data_consumers: tuple[tuple[int, ...], ...] = tuple(
+            [tuple(consumers[a:b]) for a, b in zip(bounds, bounds[1:])]
         )
+        control_codes = np.array([src * n + dst for dst, of_dst in control_of.items() for src in of_dst], dtype=np.int64)
+        codes = np.union1d(codes, control_codes)
+        self.edges = (codes // n, codes % n)
+        control_inputs: list[tuple[int, ...]] = [()] * n
+        control_consumers: dict[int, list[int]] = {}
+        for dst in sorted(control_of):
+            control_inputs[dst] = tuple(sorted(control_of[dst]))
+            for src in control_inputs[dst]:
+                control_consumers.setdefault(src, []).append(dst)
+        successor_ids = list(self.data_consumers)
+        for src, dsts_of_src in control_consumers.items():
+            successor_ids[src] = tuple(sorted(set(successor_ids[src]).union(dsts_of_src)))
+        consumers_by_control: list[tuple[int, ...]] = [()] * n
+        for src, dsts_of_src in control_consumers.items():
+            consumers_by_control[src] = tuple(dsts_of_src)
+        self.control_inputs: tuple[tuple[int, ...], ...] = tuple(control_inputs)
+        self.control_consumers: tuple[tuple[int, ...], ...] = tuple(consumers_by_control)
+        self.successor_ids: tuple[tuple[int, ...], ...] = tuple(successor_ids)
+        return np.bincount(self.edges[1], minlength=n).tolist()
 
-    def _kahn(self) -> tuple[int, ...]:
+    @functools.cached_property
+    def data_inputs(self) -> tuple[tuple[tuple[int, int], ...], ...]:
+        """Per node, ``(source id, output index)`` of each data input, in input order.
+
+        Built on first use: the segmenter itself reads :attr:`data_edges`.
+        """
+        src, k, dst = self.data_edges
+        pairs = list(zip(src.tolist(), k.tolist()))
+        bounds = group_bounds(dst, len(self))
+        return tuple([tuple(pairs[a:b]) for a, b in zip(bounds, bounds[1:])])
+
+    def _kahn(self, indegree: list[int]) -> tuple[int, ...]:
         n, successor_ids = len(self.names), self.successor_ids
-        indegree = [0] * n
-        for succ in successor_ids:
-            for node_id in succ:
-                indegree[node_id] += 1
         heap = [i for i in range(n) if not indegree[i]]  # ascending, hence already a heap
         order: list[int] = []
         pop, push, append = heapq.heappop, heapq.heappush, order.append
@@ -252,6 +282,11 @@ class GraphView:
         return [self.index[name] for name in names]
 
 
+def group_bounds(sorted_ids: np.ndarray, n: int) -> list[int]:
+    """Where each id of ``0..n-1`` starts in ``sorted_ids``, followed by the end."""
+    return np.concatenate(([0], np.cumsum(np.bincount(sorted_ids, minlength=n)))).tolist()
+
+
 def contract(view: GraphView, candidate: Sequence[bool]) -> list[int]:
     """Cluster candidate nodes the way TF-TRT's segmenter does, without forming a cycle.
 
@@ -287,17 +322,14 @@ def contract(view: GraphView, candidate: Sequence[bool]) -> list[int]:
             parent[i] = i = parent[parent[i]]
         return i
 
-    def another_path(targets: set[int], s: int) -> bool:
-        """Whether cluster ``s`` is reachable from a cluster of ``targets`` other than itself.
+    def another_path(targets: set[int], s: int, ceiling: int) -> bool:
+        """Whether cluster ``s``, which no target feeds directly, is reachable from one of ``targets``.
 
-        Every cluster on such a path was visited and is shorter than a target, so the
-        search walks backward from ``s`` over those alone: the few clusters lying
-        between the visited node and ``s``.
+        Every cluster on such a path was visited and is shorter than a target (``ceiling``
+        is the tallest target's height), so the search walks backward from ``s`` over
+        those alone: the few clusters lying between the visited node and ``s``.
         """
         s_in = inn[s]
-        if not s_in.isdisjoint(targets):
-            return True  # target -> s, the common case, found by one set operation
-        ceiling = max([height[t] for t in targets])
         stack, seen = [p for p in s_in if height[p] < ceiling], set(s_in)
         while stack:
             for prev in inn[stack.pop()]:
@@ -319,18 +351,36 @@ def contract(view: GraphView, candidate: Sequence[bool]) -> list[int]:
 
     successor_ids = view.successor_ids
     for v in reversed(view.topo_order):
-        targets = {x if parent[x] == x else find(x) for x in successor_ids[v]}
+        succ = successor_ids[v]
+        if len(succ) == 1:
+            t = succ[0]
+            if parent[t] != t:
+                t = find(t)
+            if candidate[v] and candidate[t]:
+                parent[v] = t  # t's cluster keeps its edges and height: nothing else changes
+            else:
+                inn[t].add(v)
+                out[v] = {t}
+                height[v] = height[t] + 1
+            continue
+        if not succ:
+            continue  # height 0, no edges
+        targets = {x if parent[x] == x else find(x) for x in succ}
+        top = max([height[t] for t in targets])
         if not candidate[v]:
             merged = []
         elif len(targets) == 1:
             merged = [s for s in targets if candidate[s]]
         else:
-            merged = [s for s in targets if candidate[s] and not another_path(targets, s)]
+            # A target feeding s directly, the common case, is found by one set operation.
+            merged = [
+                s for s in targets if candidate[s] and inn[s].isdisjoint(targets) and not another_path(targets, s, top)
+            ]
         if not merged:
             for t in targets:
                 inn[t].add(v)
             out[v] = targets
-            height[v] = 1 + max([height[t] for t in targets], default=-1)
+            height[v] = 1 + top
             continue
         # The merged cluster keeps the id of its member with the most edges: only the others' edges move.
         keep = max(merged, key=lambda s: len(out[s]) + len(inn[s])) if len(merged) > 1 else merged[0]
@@ -361,4 +411,4 @@ def contract(view: GraphView, candidate: Sequence[bool]) -> list[int]:
             out[s] = inn[s] = set()
         raise_heights(keep_in if new_height > height[keep] else moved_preds, new_height)
         height[keep] = new_height
-    return [find(i) for i in range(n)]
+    return [i if parent[i] == i else find(i) for i in range(n)]

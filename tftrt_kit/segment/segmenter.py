@@ -39,8 +39,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from tftrt_kit.errors import SegmentationError
-from tftrt_kit.segment.graph import GraphView, canonical_tensor_name, contract, parse_tensor_name
+from tftrt_kit.segment.graph import GraphView, canonical_tensor_name, contract, group_bounds, parse_tensor_name
 from tftrt_kit.segment.support import Support
 
 #: Ops that do no work of their own: they do not count towards minimum_segment_size.
@@ -179,21 +181,38 @@ def _check_options(minimum_segment_size: int, maximum_segments: int | None) -> N
         )
 
 
+def _tensors_by_part(view: GraphView, topo_pos: np.ndarray, part: np.ndarray, src: np.ndarray, k: np.ndarray) -> dict[int, tuple[str, ...]]:
+    """Per part, the names of its distinct ``(src, k)`` tensors, ordered by producer (topologically), then index."""
+    order = np.lexsort((k, topo_pos[src], part))
+    part, src, k = part[order], src[order], k[order]
+    new = np.ones(len(part), dtype=bool)
+    new[1:] = (part[1:] != part[:-1]) | (src[1:] != src[:-1]) | (k[1:] != k[:-1])
+    part, src, k = part[new], src[new], k[new]
+    names = view.names
+    tensors = [f"{names[s]}:{i}" for s, i in zip(src.tolist(), k.tolist())]
+    ids, starts = np.unique(part, return_index=True)
+    bounds = [*starts.tolist(), len(part)]
+    return {p: tuple(tensors[a:b]) for p, a, b in zip(ids.tolist(), bounds, bounds[1:])}
+
+
 def _tensor_boundaries(
-    view: GraphView, part_of: list[int], outputs_wanted: Iterable[tuple[int, int]]
-) -> tuple[dict[int, set[tuple[int, int]]], dict[int, set[tuple[int, int]]]]:
-    """Per part: the ``(producer, index)`` tensors entering it and leaving it."""
-    enters: dict[int, set[tuple[int, int]]] = {}
-    leaves: dict[int, set[tuple[int, int]]] = {}
-    for dst, inputs in enumerate(view.data_inputs):
-        part = part_of[dst]
-        for tensor in inputs:
-            source_part = part_of[tensor[0]]
-            if source_part != part:
-                enters.setdefault(part, set()).add(tensor)
-                leaves.setdefault(source_part, set()).add(tensor)
-    for src, k in outputs_wanted:
-        leaves.setdefault(part_of[src], set()).add((src, k))
+    view: GraphView, topo_pos: np.ndarray, part_of: np.ndarray, outputs_wanted: list[tuple[int, int]]
+) -> tuple[dict[int, tuple[str, ...]], dict[int, tuple[str, ...]]]:
+    """Per part: the names of the tensors entering it and leaving it."""
+    src, k, dst = view.data_edges
+    src_part, dst_part = part_of[src], part_of[dst]
+    crossing = src_part != dst_part
+    src, k = src[crossing], k[crossing]
+    wanted_src = np.array([s for s, _ in outputs_wanted], dtype=np.int64)
+    wanted_k = np.array([i for _, i in outputs_wanted], dtype=np.int64)
+    enters = _tensors_by_part(view, topo_pos, dst_part[crossing], src, k)
+    leaves = _tensors_by_part(
+        view,
+        topo_pos,
+        np.concatenate((src_part[crossing], part_of[wanted_src])),
+        np.concatenate((src, wanted_src)),
+        np.concatenate((k, wanted_k)),
+    )
     return enters, leaves
 
 
@@ -235,12 +254,13 @@ def _segment(
     output_tensors: Iterable[str],
 ) -> Segmentation:
     view = graph_def if isinstance(graph_def, GraphView) else GraphView(graph_def)
-    if not support.keys() >= view.index.keys():
-        missing = [name for name in view.names if name not in support]
-        raise SegmentationError(f"Expected a Support verdict for every node. Received none for: {missing[:5]}")
     ops, names, topo_pos = view.ops, view.names, view.topo_position
+    verdicts = list(map(support.get, names))
+    missing = [name for name, verdict in zip(names, verdicts) if verdict is None and name not in support]
+    if missing:
+        raise SegmentationError(f"Expected a Support verdict for every node. Received none for: {missing[:5]}")
     is_input = [op in GRAPH_INPUT_OPS for op in ops]
-    candidate = [support[name].supported and not graph_input for name, graph_input in zip(names, is_input)]
+    candidate = [verdict.supported and not graph_input for verdict, graph_input in zip(verdicts, is_input)]
     wanted: list[tuple[int, int]] = []
     for tensor in output_tensors:
         ref = parse_tensor_name(canonical_tensor_name(tensor))
@@ -250,30 +270,35 @@ def _segment(
 
     root = contract(view, candidate)
     clusters: dict[int, list[int]] = {}
+    consts: dict[int, list[int]] = {}  # cluster -> its Const members, the only ones that may leave it
     for i in view.topo_order:
         if candidate[i]:
             clusters.setdefault(root[i], []).append(i)
+            if ops[i] == "Const":
+                consts.setdefault(root[i], []).append(i)
+    is_effective = [op not in NON_EFFECTIVE_OPS for op in ops]
     why_left: dict[int, str] = {}
     segments_nodes: list[list[int]] = []
-    for members in clusters.values():
-        member_set = set(members)
-        for i in members:
-            if (
-                ops[i] == "Const"
-                and not member_set.isdisjoint(view.data_consumers[i])
-                and not member_set.issuperset(view.data_consumers[i])
-                and member_set.isdisjoint(view.predecessors(i))
-            ):
-                member_set.discard(i)
-                why_left[i] = "Const read both inside and outside a segment (an engine does not expose its weights)"
-        members = [i for i in members if i in member_set]
-        effective = sum(ops[i] not in NON_EFFECTIVE_OPS for i in members)
+    effective_of: list[int] = []
+    for cluster, members in clusters.items():
+        if cluster in consts:
+            member_set = set(members)
+            for i in consts[cluster]:
+                if (
+                    not member_set.isdisjoint(view.data_consumers[i])
+                    and not member_set.issuperset(view.data_consumers[i])
+                    and member_set.isdisjoint(view.predecessors(i))
+                ):
+                    member_set.discard(i)
+                    why_left[i] = "Const read both inside and outside a segment (an engine does not expose its weights)"
+            members = [i for i in members if i in member_set]
+        effective = sum(map(is_effective.__getitem__, members))
         if effective and effective >= minimum_segment_size:
             segments_nodes.append(members)
+            effective_of.append(effective)
         else:
-            for i in members:
-                why_left[i] = f"in a cluster of {effective} effective node(s), below minimum_segment_size={minimum_segment_size}"
-    effective_of = [sum(ops[i] not in NON_EFFECTIVE_OPS for i in members) for members in segments_nodes]
+            reason = f"in a cluster of {effective} effective node(s), below minimum_segment_size={minimum_segment_size}"
+            why_left.update(dict.fromkeys(members, reason))
     ranked = sorted(range(len(segments_nodes)), key=lambda s: (-effective_of[s], topo_pos[segments_nodes[s][0]]))
     if maximum_segments is not None:
         for s in ranked[maximum_segments:]:
@@ -283,42 +308,37 @@ def _segment(
     kept = [segments_nodes[s] for s in sorted(ranked)]
 
     part_of, seg_level = _assign_parts(view, kept, is_input)
-    enters, leaves = _tensor_boundaries(view, part_of, ((s, k) for s, k in wanted if not is_input[s]))
-    return _build(view, support, part_of, seg_level, enters, leaves, why_left, is_input)
+    return _build(view, support, verdicts, part_of, seg_level, [(s, k) for s, k in wanted if not is_input[s]], why_left, is_input)
 
 
-def _assign_parts(view: GraphView, kept: list[list[int]], is_input: list[bool]) -> tuple[list[int], list[int]]:
+def _assign_parts(view: GraphView, kept: list[list[int]], is_input: list[bool]) -> tuple[np.ndarray, list[int]]:
     """Part id per node (segments ``0..S-1``, islands ``S + level``, graph inputs ``-1``), and each segment's level."""
     s_count = len(kept)
-    unit = [-1] * len(view)
+    unit = np.full(len(view), -1, dtype=np.int64)
     for s, members in enumerate(kept):
-        for i in members:
-            unit[i] = s
-    next_unit = s_count
-    for i in view.topo_order:
-        if unit[i] < 0 and not is_input[i]:
-            unit[i] = next_unit
-            next_unit += 1
-    succ: list[set[int]] = [set() for _ in range(next_unit)]
-    for src, u in enumerate(unit):
-        if u >= 0:
-            succ[u].update(unit[dst] for dst in view.successor_ids[src])
-    indegree = [0] * next_unit
-    for u, targets in enumerate(succ):
-        targets.discard(u)
-        targets.discard(-1)
-        for v in targets:
-            indegree[v] += 1
+        unit[members] = s
+    topo = np.array(view.topo_order, dtype=np.int64)
+    loose = topo[(unit[topo] < 0) & ~np.array(is_input, dtype=bool)[topo]]
+    unit[loose] = np.arange(s_count, s_count + len(loose))
+    u_count = s_count + len(loose)
+    src, dst = unit[view.edges[0]], unit[view.edges[1]]
+    crossing = (src >= 0) & (dst >= 0) & (src != dst)
+    codes = np.unique(src[crossing] * u_count + dst[crossing])
+    targets = (codes % u_count).tolist()
+    bounds = group_bounds(codes // u_count, u_count)
+    succ = [targets[a:b] for a, b in zip(bounds, bounds[1:])]
+    indegree = np.bincount(codes % u_count, minlength=u_count).tolist()
     # Longest path counting segments: level[q] = max(level[p] + is_segment(p)) over edges p -> q.
-    level = [0] * next_unit
-    queue = deque(u for u in range(next_unit) if indegree[u] == 0)
+    level = [0] * u_count
+    queue = deque(u for u in range(u_count) if indegree[u] == 0)
     order: list[int] = []
     while queue:
         u = queue.popleft()
         order.append(u)
         step = level[u] + (u < s_count)
         for v in succ[u]:
-            level[v] = max(level[v], step)
+            if level[v] < step:
+                level[v] = step
             indegree[v] -= 1
             if indegree[v] == 0:
                 queue.append(v)
@@ -327,68 +347,81 @@ def _assign_parts(view: GraphView, kept: list[list[int]], is_input: list[bool]) 
     # consumers stays at its earliest level.
     for u in reversed(order):
         if u >= s_count and succ[u]:
-            level[u] = min(level[v] for v in succ[u])
-    # Segment s keeps id s; island units at level k all become part S + k.
-    part_of = [-1 if u < 0 else (u if u < s_count else s_count + level[u]) for u in unit]
+            level[u] = min([level[v] for v in succ[u]])
+    # Segment s keeps id s; island units at level k all become part S + k (the 0 appended
+    # is looked up, then discarded, for graph inputs: unit -1).
+    part_of = np.where(unit < s_count, unit, s_count + np.array(level + [0], dtype=np.int64)[unit])
     return part_of, level[:s_count]
 
 
 def _build(
     view: GraphView,
     support: Mapping[str, Support],
-    part_of: list[int],
+    verdicts: list[Support],
+    part_of: np.ndarray,
     seg_level: list[int],
-    enters: dict[int, set[tuple[int, int]]],
-    leaves: dict[int, set[tuple[int, int]]],
+    outputs_wanted: list[tuple[int, int]],
     why_left: dict[int, str],
     is_input: list[bool],
 ) -> Segmentation:
-    n, names, ops, topo_pos = len(view), view.names, view.ops, view.topo_position
+    n, names, ops = len(view), view.names, view.ops
     s_count = len(seg_level)
-    members: dict[int, list[int]] = {}
-    for i in view.topo_order:
-        if part_of[i] >= 0:
-            members.setdefault(part_of[i], []).append(i)
-
-    def order_key(part: int) -> tuple[int, int]:
-        # Islands of level k run before segments of level k, which run before islands of level k+1.
-        k = 2 * seg_level[part] + 1 if part < s_count else 2 * (part - s_count)
-        return k, topo_pos[members[part][0]]
-
-    ordered = sorted(members, key=order_key)
+    topo = np.array(view.topo_order, dtype=np.int64)
+    topo_pos = np.empty(n, dtype=np.int64)
+    topo_pos[topo] = np.arange(n)
+    placed = topo[part_of[topo] >= 0]
+    placed = placed[np.argsort(part_of[placed], kind="stable")]  # grouped by part, each in topological order
+    parts, starts = np.unique(part_of[placed], return_index=True)
+    # Islands of level k run before segments of level k, which run before islands of level k+1.
+    rank = 2 * (parts - s_count)
+    is_segment = parts < s_count
+    rank[is_segment] = 2 * np.array(seg_level, dtype=np.int64)[parts[is_segment]] + 1
+    ordered = parts[np.lexsort((topo_pos[placed[starts]], rank))].tolist()
+    bounds = [*starts.tolist(), len(placed)]
+    span = {p: (a, b) for p, a, b in zip(parts.tolist(), bounds, bounds[1:])}
     segment_parts = [p for p in ordered if p < s_count]
     island_parts = [p for p in ordered if p >= s_count]
     part_name = {p: f"seg_{k}" for k, p in enumerate(segment_parts)}
     part_name.update({p: f"tf_{k}" for k, p in enumerate(island_parts)})
 
-    def tensors(pairs: set[tuple[int, int]] | None) -> tuple[str, ...]:
-        return tuple(f"{names[s]}:{k}" for s, k in sorted(pairs or (), key=lambda p: (topo_pos[p[0]], p[1])))
+    op_names = sorted(set(ops))
+    op_code = np.fromiter(map({op: c for c, op in enumerate(op_names)}.__getitem__, ops), dtype=np.int64, count=n)
+    # Op codes follow the op names' order, so each part's counts come out sorted by op name.
+    pairs, counts = np.unique(part_of[placed] * len(op_names) + op_code[placed], return_counts=True)
+    hist_ops = [op_names[c] for c in (pairs % len(op_names)).tolist()]
+    hist_counts = counts.tolist()
+    hist_bounds = [*np.unique(pairs // len(op_names), return_index=True)[1].tolist(), len(pairs)]
+    histogram = {
+        p: dict(zip(hist_ops[a:b], hist_counts[a:b])) for p, a, b in zip(parts.tolist(), hist_bounds, hist_bounds[1:])
+    }
 
+    enters, leaves = _tensor_boundaries(view, topo_pos, part_of, outputs_wanted)
+    member_names = [names[i] for i in placed.tolist()]
     segments: list[Segment] = []
     islands: list[Island] = []
     for part in ordered:
-        nodes = tuple(names[i] for i in members[part])
-        ins, outs = tensors(enters.get(part)), tensors(leaves.get(part))
-        histogram = dict(sorted(Counter(ops[i] for i in members[part]).items()))
-        kind = Segment if part < s_count else Island
-        (segments if part < s_count else islands).append(kind(part_name[part], nodes, ins, outs, histogram))
+        a, b = span[part]
+        fields = (part_name[part], tuple(member_names[a:b]), enters.get(part, ()), leaves.get(part, ()), histogram[part])
+        if part < s_count:
+            segments.append(Segment(*fields))
+        else:
+            islands.append(Island(*fields))
 
     left: Counter[tuple[str, str]] = Counter()
-    for i in range(n):
-        if part_of[i] >= s_count:
-            verdict = support[names[i]]
-            reason = why_left.get(i) if verdict.supported else verdict.reason
-            left[(ops[i], reason or "unsupported")] += 1
+    for i in np.flatnonzero(part_of >= s_count).tolist():
+        verdict = verdicts[i]
+        reason = why_left.get(i) if verdict.supported else verdict.reason
+        left[(ops[i], reason or "unsupported")] += 1
     fallbacks = [Fallback(op, c, r) for (op, r), c in sorted(left.items(), key=lambda kv: (-kv[1], kv[0]))]
     non_input = n - sum(is_input)
-    in_segments = sum(1 for p in part_of if 0 <= p < s_count)
+    in_part = np.flatnonzero(part_of >= 0)
     return Segmentation(
         segments=tuple(segments),
         islands=tuple(islands),
         graph_inputs=tuple(names[i] for i in view.topo_order if is_input[i]),
         parts_in_order=tuple(part_name[p] for p in ordered),
-        assignment={names[i]: part_name[part_of[i]] for i in range(n) if part_of[i] >= 0},
+        assignment=dict(zip(map(names.__getitem__, in_part.tolist()), map(part_name.__getitem__, part_of[in_part].tolist()))),
         support=dict(support),
         fallbacks=fallbacks,
-        coverage=in_segments / non_input if non_input else 0.0,
+        coverage=int(np.count_nonzero(part_of[in_part] < s_count)) / non_input if non_input else 0.0,
     )
