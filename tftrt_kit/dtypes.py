@@ -29,6 +29,18 @@ def numpy_dtype(name: str) -> np.dtype:
     return np.dtype(name)
 
 
+def _float_overflow(spec_dtype: str, value: np.ndarray) -> str | None:
+    """Finite values too large for a narrower float input would silently become Inf."""
+    target = numpy_dtype(spec_dtype)
+    if value.size == 0 or np.dtype(value.dtype).itemsize <= np.dtype(target).itemsize:
+        return None
+    with np.errstate(over="ignore"):
+        overflow = np.isfinite(value) & ~np.isfinite(value.astype(target))
+    if not overflow.any():
+        return None
+    return f"finite values up to {float(np.abs(value[overflow]).max()):.3g} overflow {spec_dtype} (max {float(np.finfo(target).max):.3g})"
+
+
 def incompatibility(spec_dtype: str, value: np.ndarray) -> str | None:
     """Why ``value`` cannot feed an input of ``spec_dtype``, or None when it can (after a cast).
 
@@ -46,7 +58,9 @@ def incompatibility(spec_dtype: str, value: np.ndarray) -> str | None:
     """
     kind = value.dtype.kind
     if spec_dtype in _FLOATS:
-        return None if kind == "f" or value.dtype.name == "bfloat16" else "not a floating-point array"
+        if kind != "f" and value.dtype.name != "bfloat16":
+            return "not a floating-point array"
+        return _float_overflow(spec_dtype, value)
     if spec_dtype == "bool":
         return None if kind == "b" else "not a bool array"
     if spec_dtype in _INTEGERS:

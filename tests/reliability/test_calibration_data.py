@@ -71,7 +71,7 @@ def test_max_batches_bounds_an_endless_generator():
         (np.array(["a", "b"]), IMAGE, ["'image'", "<U1"]),
         (np.where(np.arange(48).reshape(1, 4, 4, 3) == 5, np.nan, 1.0), IMAGE, ["'image'", "1 NaN or Inf", "batch 0"]),
         ([_images(1), np.full((1, 4, 4, 3), np.inf)], IMAGE, ["'image'", "NaN or Inf", "batch 1"]),
-        (np.full((1, 4, 4, 3), 1e300), IMAGE, ["'image'", "NaN or Inf", "as float32"]),
+        (np.full((1, 4, 4, 3), 1e300), IMAGE, ["'image'", "1e+300 overflow float32", "batch 0"]),
         (np.zeros((0, 4, 4, 3), np.float32), IMAGE, ["'image'", "at least one sample"]),
         ([], IMAGE, ["['image']", "empty list"]),
         (iter(()), IMAGE, ["['image']", "at least one calibration batch"]),

@@ -42,11 +42,13 @@ def test_random_feeds_raise_only_runtime_input_error(specs, data):
 
 def _valid_array(spec: TensorSpec) -> st.SearchStrategy:
     shape = st.tuples(*[st.integers(1, 3) if d is None else st.just(d) for d in spec.shape])
-    dtype = {"f": st.sampled_from(["float16", "float32", "float64"])}.get(np.dtype(spec.dtype).kind, st.just(spec.dtype))
-    return st.tuples(dtype, shape).flatmap(lambda pair: hnp.arrays(pair[0], pair[1]))
+    if np.dtype(spec.dtype).kind == "f":
+        # Half-precision values fit every float input; larger finite values may overflow it (refused).
+        dtype = st.sampled_from(["float16", "float32", "float64"])
+        return st.tuples(dtype, shape).flatmap(lambda pair: hnp.arrays(pair[0], pair[1], elements=st.floats(width=16)))
+    return shape.flatmap(lambda dims: hnp.arrays(spec.dtype, dims))
 
 
-@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
 @FUZZ
 @given(specs=specs, data=st.data())
 def test_valid_feeds_always_pass(specs, data):

@@ -91,3 +91,14 @@ def test_loaded_artifact_names_the_input(onnx_artifact):
         model(image=np.zeros((1, 16, 16, 3), bool))
     with pytest.raises(RuntimeInputError, match="'image'.*inhomogeneous"):
         model(image=[[0.0], [0.0, 1.0]])
+
+
+def test_float64_values_that_overflow_float32_are_refused():
+    from tftrt_kit.errors import RuntimeInputError
+    from tftrt_kit.runtime import InputChecker
+    from tftrt_kit.source import TensorSpec
+
+    check = InputChecker([TensorSpec("x", "float32", (None, 2))])
+    with pytest.raises(RuntimeInputError, match=r"'x'.*overflow float32"):
+        check({"x": np.array([[1.0, 1e300]])}, {})
+    assert check({"x": np.array([[1.0, np.inf]])}, {})["x"].dtype == np.float32
