@@ -11,9 +11,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from tftrt_kit._lazy import lazy_getattr
 from tftrt_kit.errors import (
     ArtifactError,
     CalibrationError,
@@ -53,9 +51,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'tftrt_kit' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)

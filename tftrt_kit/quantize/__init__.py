@@ -13,35 +13,31 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from tftrt_kit._lazy import lazy_getattr
 
 #: public name -> submodule defining it.
 _EXPORTS = {
-    "quantize_model": "model",
-    "input_quantizers": "model",
-    "QuantizationSpec": "placement",
-    "LayerRule": "placement",
-    "calibrate": "calibration",
-    "CalibrationResult": "calibration",
-    "finetune": "qat",
-    "QatOptions": "qat",
-    "export_quantized": "export_qdq",
-    "quantize_onnx": "onnx_ptq",
-    "OnnxPtqOptions": "onnx_ptq",
-    "summarize_qdq": "inspect_qdq",
-    "QdqSummary": "inspect_qdq",
-    "TensorQuantizer": "quantizers",
-    "WeightQuantizeWrapper": "quantizers",
+    "quantize_model": ".model",
+    "input_quantizers": ".model",
+    "QuantizationSpec": ".placement",
+    "LayerRule": ".placement",
+    "calibrate": ".calibration",
+    "CalibrationResult": ".calibration",
+    "finetune": ".qat",
+    "QatOptions": ".qat",
+    "export_quantized": ".export_qdq",
+    "quantize_onnx": ".onnx_ptq",
+    "OnnxPtqOptions": ".onnx_ptq",
+    "summarize_qdq": ".inspect_qdq",
+    "QdqSummary": ".inspect_qdq",
+    "TensorQuantizer": ".quantizers",
+    "WeightQuantizeWrapper": ".quantizers",
 }
 
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'tftrt_kit.quantize' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"tftrt_kit.quantize.{_EXPORTS[name]}"), name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
 
 
 def __dir__() -> list[str]:

@@ -11,8 +11,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from tftrt_kit._lazy import lazy_getattr
 
 _LAZY = {
     "export": "tftrt_kit.triton.repository",
@@ -30,9 +29,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'tftrt_kit.triton' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)
