@@ -12,29 +12,24 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from tftrt_kit._lazy import lazy_getattr
 
 _EXPORTS = {
-    "GraphView": "graph",
-    "parse_tensor_name": "graph",
-    "canonical_tensor_name": "graph",
-    "Support": "support",
-    "classify": "support",
-    "rule_verdict": "support",
-    "Segment": "segmenter",
-    "Island": "segmenter",
-    "Segmentation": "segmenter",
-    "Fallback": "segmenter",
-    "segment": "segmenter",
-    "inspect": "preview",
+    "GraphView": ".graph",
+    "parse_tensor_name": ".graph",
+    "canonical_tensor_name": ".graph",
+    "Support": ".support",
+    "classify": ".support",
+    "rule_verdict": ".support",
+    "Segment": ".segmenter",
+    "Island": ".segmenter",
+    "Segmentation": ".segmenter",
+    "Fallback": ".segmenter",
+    "segment": ".segmenter",
+    "inspect": ".preview",
 }
 
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tftrt_kit.segment' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"tftrt_kit.segment.{module}"), name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
