@@ -98,3 +98,12 @@ def diamond() -> keras.Model:
     x = keras.layers.Conv2D(4, 3, padding="same", bias_initializer="random_normal", activation="relu")(x)
     outputs = keras.layers.Dense(3, bias_initializer="random_normal")(keras.layers.GlobalAveragePooling2D()(x))
     return keras.Model(inputs, outputs, name="diamond")
+
+
+@register
+def swish_cnn() -> keras.Model:
+    """Keras swish is a ``tf.custom_gradient``: the frozen graph holds IdentityN and a scalar Const it shares."""
+    inputs = keras.Input((8, 8, 3), name="image")
+    x = keras.layers.Conv2D(4, 3, activation="swish", bias_initializer="random_normal")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(2, bias_initializer="random_normal")(x), name="swish_cnn")

@@ -57,6 +57,7 @@ def _check_partition(source, manifest):
 
 @pytest.mark.parametrize("name, segments, islands", [
     ("small_cnn", 1, 0), ("middle_op", 2, 1), ("two_inputs_two_outputs", 1, 0), ("diamond", 2, 1), ("mobilenet_v2", 1, 0),
+    ("swish_cnn", 1, 0),
 ])
 def test_segments_and_parity(converted, name, segments, islands):
     source, result = converted(name)
@@ -179,3 +180,15 @@ def test_plain_tensorflow_loads_every_signature(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     count, worst = run.stdout.split()
     assert count == "2" and float(worst) == 0.0
+
+
+def test_scalar_const_shared_by_an_island_and_a_segment(source_of, tmp_path):
+    """With IdentityN kept in TF, swish's scalar Const feeds both parts: a 0-d tensor crosses the boundary."""
+    source = source_of("swish_cnn")
+    result = SegmentRoute(SegmentOptions(exclude_ops=("IdentityN",), minimum_segment_size=1))(source, RouteContext(output_dir=tmp_path))
+    assert any(f.op_type == "Const" for f in result.fallbacks)
+    crossing = [i for p in _manifest(result)["parts"] if p["kind"] == "segment" for i in p["inputs"] if i["shape"] == []]
+    assert crossing, "expected a scalar tensor entering a segment"
+    feeds = sample_inputs(source.inputs, batch=2)
+    model = tftrt_kit.load(result.artifact_dir)
+    assert compare(source.run(feeds), model(feeds), executor=model.executor).max_rel_error <= 1e-4

@@ -187,7 +187,10 @@ class SegmentRoute:
             loaded = tf.saved_model.load(str(source.saved_model_dir))
             for name in segmentation.parts_in_order:
                 setattr(loaded, specs[name].function_name, native_function(source.graph_def, parts[name].nodes, specs[name]))
-            tf.saved_model.save(loaded, str(staging), signatures=dict(loaded.signatures))
+            # Custom gradients (Keras' swish/silu) of a loaded SavedModel cannot be saved again;
+            # an inference artifact needs none, and its signatures run the same without them.
+            options = tf.saved_model.SaveOptions(experimental_custom_gradients=False)
+            tf.saved_model.save(loaded, str(staging), signatures=dict(loaded.signatures), options=options)
             assets = staging / ASSETS
             assets.mkdir(parents=True, exist_ok=True)
             entries = []

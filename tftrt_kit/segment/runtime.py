@@ -28,7 +28,8 @@ class _NativePart:
 
     def __call__(self, feeds: list[np.ndarray]) -> dict[str, np.ndarray]:
         results = self.function(*feeds)
-        return {name: value.numpy() for name, value in zip(self.outputs, results)}
+        # np.asarray: a scalar tensor's .numpy() is a numpy scalar, which ONNX Runtime refuses as a feed.
+        return {name: np.asarray(value.numpy()) for name, value in zip(self.outputs, results)}
 
 
 class _EnginePart:

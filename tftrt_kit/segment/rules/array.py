@@ -19,6 +19,7 @@ from tftrt_kit.segment.rules.registry import (
     check_dtype,
     dtype_name,
     first_failure,
+    output_dtypes,
     rule,
 )
 
@@ -32,6 +33,13 @@ def _int32_attr(node: Any, attr: str) -> str | None:
 def layout(node: Any) -> str | None:
     """TF layout ops (and identities) -> TensorRT IShuffleLayer (reshape / permutation) or no layer."""
     return first_failure(check_dtype(node, TENSOR_BOOL), _int32_attr(node, "Tshape"), _int32_attr(node, "Tperm"))
+
+
+@rule("IdentityN")
+def identity_n(node: Any) -> str | None:
+    """TF IdentityN, what ``tf.custom_gradient`` leaves in a frozen graph (Keras swish/silu) -> no layer."""
+    refused = sorted({t for t in output_dtypes(node) if t not in TENSOR_BOOL})
+    return f"IdentityN on TensorRT expects T in {{{', '.join(sorted(TENSOR_BOOL))}}}. Received: {refused}" if refused else None
 
 
 @rule("Pack", "Unpack", "ConcatV2", "Split", "SplitV", "Tile")
