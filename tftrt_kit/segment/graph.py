@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 import heapq
 from collections.abc import Iterable, Sequence
-from itertools import compress
+from itertools import compress, pairwise
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -113,6 +113,7 @@ class GraphView:
         edges: ``(source ids, consumer ids)`` arrays of the data and control edges
             (deduplicated, sorted).
         topo_order: node ids in topological order (Kahn's algorithm, smallest id first).
+        topo_array: ``topo_order`` as an array.
         topo_position: id -> position in ``topo_order``.
     """
 
@@ -138,8 +139,9 @@ class GraphView:
         self.nodes = tuple([nodes_in_file[i] for i in order])
         self.ops: tuple[str, ...] = tuple([node.op for node in self.nodes])
         self.topo_order: tuple[int, ...] = self._kahn(self._read_inputs())
+        self.topo_array = np.array(self.topo_order, dtype=np.int64)
         position = np.empty(len(order), dtype=np.int64)
-        position[list(self.topo_order)] = np.arange(len(order))
+        position[self.topo_array] = np.arange(len(order))
         self.topo_position: tuple[int, ...] = tuple(position.tolist())
 
     def _read_inputs(self) -> list[int]:
@@ -180,13 +182,12 @@ class GraphView:
         self.data_edges = (np.array(srcs, dtype=np.int64), np.array(ks, dtype=np.int64), np.array(dsts, dtype=np.int64))
         codes = np.unique(self.data_edges[0] * n + self.data_edges[2])
         consumer_dsts = codes % n
-        bounds = group_bounds(codes // n, n)
         consumers = consumer_dsts.tolist()
         self.data_consumers: tuple[tuple[int, ...], ...] = tuple(
-            [tuple(consumers[a:b]) for a, b in zip(bounds, bounds[1:])]
+            [tuple(consumers[a:b]) for a, b in group_spans(codes // n, n)]
         )
-        control_codes = np.array([src * n + dst for dst, of_dst in control_of.items() for src in of_dst], dtype=np.int64)
-        codes = np.union1d(codes, control_codes)
+        control_codes = [src * n + dst for dst, of_dst in control_of.items() for src in of_dst]
+        codes = np.union1d(codes, np.array(control_codes, dtype=np.int64))
         self.edges = (codes // n, codes % n)
         control_inputs: list[tuple[int, ...]] = [()] * n
         control_consumers: dict[int, list[int]] = {}
@@ -213,8 +214,7 @@ class GraphView:
         """
         src, k, dst = self.data_edges
         pairs = list(zip(src.tolist(), k.tolist()))
-        bounds = group_bounds(dst, len(self))
-        return tuple([tuple(pairs[a:b]) for a, b in zip(bounds, bounds[1:])])
+        return tuple([tuple(pairs[a:b]) for a, b in group_spans(dst, len(self))])
 
     def _kahn(self, indegree: list[int]) -> tuple[int, ...]:
         n, successor_ids = len(self.names), self.successor_ids
@@ -282,9 +282,9 @@ class GraphView:
         return [self.index[name] for name in names]
 
 
-def group_bounds(sorted_ids: np.ndarray, n: int) -> list[int]:
-    """Where each id of ``0..n-1`` starts in ``sorted_ids``, followed by the end."""
-    return np.concatenate(([0], np.cumsum(np.bincount(sorted_ids, minlength=n)))).tolist()
+def group_spans(sorted_ids: np.ndarray, n: int) -> list[tuple[int, int]]:
+    """``(start, end)`` of the run of each id of ``0..n-1`` in ``sorted_ids`` (empty if absent)."""
+    return list(pairwise(np.concatenate(([0], np.cumsum(np.bincount(sorted_ids, minlength=n)))).tolist()))
 
 
 def contract(view: GraphView, candidate: Sequence[bool]) -> list[int]:
@@ -314,8 +314,9 @@ def contract(view: GraphView, candidate: Sequence[bool]) -> list[int]:
     n = len(view)
     parent = list(range(n))
     height = [0] * n
-    out: list[set[int]] = [set() for _ in range(n)]  # cluster -> successor clusters (visited ones only)
-    inn: list[set[int]] = [set() for _ in range(n)]  # cluster -> predecessor clusters (visited ones only)
+    # Cluster -> its successor and predecessor clusters (visited ones only); set when visited.
+    out: list[set[int]] = [None] * n  # type: ignore[list-item]
+    inn: list[set[int]] = [None] * n  # type: ignore[list-item]
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -360,11 +361,12 @@ def contract(view: GraphView, candidate: Sequence[bool]) -> list[int]:
                 parent[v] = t  # t's cluster keeps its edges and height: nothing else changes
             else:
                 inn[t].add(v)
-                out[v] = {t}
+                out[v], inn[v] = {t}, set()
                 height[v] = height[t] + 1
             continue
         if not succ:
-            continue  # height 0, no edges
+            out[v], inn[v] = set(), set()  # height 0
+            continue
         targets = {x if parent[x] == x else find(x) for x in succ}
         top = max([height[t] for t in targets])
         if not candidate[v]:
@@ -379,7 +381,7 @@ def contract(view: GraphView, candidate: Sequence[bool]) -> list[int]:
         if not merged:
             for t in targets:
                 inn[t].add(v)
-            out[v] = targets
+            out[v], inn[v] = targets, set()
             height[v] = 1 + top
             continue
         # The merged cluster keeps the id of its member with the most edges: only the others' edges move.

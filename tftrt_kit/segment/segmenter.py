@@ -37,17 +37,19 @@ from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from tftrt_kit.errors import SegmentationError
-from tftrt_kit.segment.graph import GraphView, canonical_tensor_name, contract, group_bounds, parse_tensor_name
+from tftrt_kit.segment.graph import GraphView, canonical_tensor_name, contract, group_spans, parse_tensor_name
 from tftrt_kit.segment.support import Support
 
 #: Ops that do no work of their own: they do not count towards minimum_segment_size.
-NON_EFFECTIVE_OPS = frozenset({"Identity", "Snapshot", "StopGradient", "Const", "NoOp"})
+NON_EFFECTIVE_OPS = frozenset({"Identity", "IdentityN", "Snapshot", "StopGradient", "Const", "NoOp"})
 GRAPH_INPUT_OPS = frozenset({"Placeholder"})
+_SUPPORTED = attrgetter("supported")
 
 
 class Fallback(NamedTuple):
@@ -181,7 +183,9 @@ def _check_options(minimum_segment_size: int, maximum_segments: int | None) -> N
         )
 
 
-def _tensors_by_part(view: GraphView, topo_pos: np.ndarray, part: np.ndarray, src: np.ndarray, k: np.ndarray) -> dict[int, tuple[str, ...]]:
+def _tensors_by_part(
+    view: GraphView, topo_pos: np.ndarray, part: np.ndarray, src: np.ndarray, k: np.ndarray
+) -> dict[int, tuple[str, ...]]:
     """Per part, the names of its distinct ``(src, k)`` tensors, ordered by producer (topologically), then index."""
     order = np.lexsort((k, topo_pos[src], part))
     part, src, k = part[order], src[order], k[order]
@@ -193,27 +197,6 @@ def _tensors_by_part(view: GraphView, topo_pos: np.ndarray, part: np.ndarray, sr
     ids, starts = np.unique(part, return_index=True)
     bounds = [*starts.tolist(), len(part)]
     return {p: tuple(tensors[a:b]) for p, a, b in zip(ids.tolist(), bounds, bounds[1:])}
-
-
-def _tensor_boundaries(
-    view: GraphView, topo_pos: np.ndarray, part_of: np.ndarray, outputs_wanted: list[tuple[int, int]]
-) -> tuple[dict[int, tuple[str, ...]], dict[int, tuple[str, ...]]]:
-    """Per part: the names of the tensors entering it and leaving it."""
-    src, k, dst = view.data_edges
-    src_part, dst_part = part_of[src], part_of[dst]
-    crossing = src_part != dst_part
-    src, k = src[crossing], k[crossing]
-    wanted_src = np.array([s for s, _ in outputs_wanted], dtype=np.int64)
-    wanted_k = np.array([i for _, i in outputs_wanted], dtype=np.int64)
-    enters = _tensors_by_part(view, topo_pos, dst_part[crossing], src, k)
-    leaves = _tensors_by_part(
-        view,
-        topo_pos,
-        np.concatenate((src_part[crossing], part_of[wanted_src])),
-        np.concatenate((src, wanted_src)),
-        np.concatenate((k, wanted_k)),
-    )
-    return enters, leaves
 
 
 def segment(
@@ -256,11 +239,12 @@ def _segment(
     view = graph_def if isinstance(graph_def, GraphView) else GraphView(graph_def)
     ops, names, topo_pos = view.ops, view.names, view.topo_position
     verdicts = list(map(support.get, names))
-    missing = [name for name, verdict in zip(names, verdicts) if verdict is None and name not in support]
-    if missing:
-        raise SegmentationError(f"Expected a Support verdict for every node. Received none for: {missing[:5]}")
+    if not all(verdicts):  # a Support is always true: this finds None without calling Support.__eq__
+        missing = [name for name in names if name not in support]
+        if missing:
+            raise SegmentationError(f"Expected a Support verdict for every node. Received none for: {missing[:5]}")
     is_input = [op in GRAPH_INPUT_OPS for op in ops]
-    candidate = [verdict.supported and not graph_input for verdict, graph_input in zip(verdicts, is_input)]
+    candidate = [supported and not graph_input for supported, graph_input in zip(map(_SUPPORTED, verdicts), is_input)]
     wanted: list[tuple[int, int]] = []
     for tensor in output_tensors:
         ref = parse_tensor_name(canonical_tensor_name(tensor))
@@ -268,22 +252,27 @@ def _segment(
             raise SegmentationError(f"Expected output tensors of nodes in the graph. Received: output_tensor={tensor!r}")
         wanted.append((view.index[ref.node], ref.index))
 
-    root = contract(view, candidate)
-    clusters: dict[int, list[int]] = {}
-    consts: dict[int, list[int]] = {}  # cluster -> its Const members, the only ones that may leave it
-    for i in view.topo_order:
-        if candidate[i]:
-            clusters.setdefault(root[i], []).append(i)
-            if ops[i] == "Const":
-                consts.setdefault(root[i], []).append(i)
-    is_effective = [op not in NON_EFFECTIVE_OPS for op in ops]
+    root = np.array(contract(view, candidate), dtype=np.int64)
+    topo = view.topo_array
+    in_topo = topo[np.array(candidate, dtype=bool)[topo]]
+    order = np.argsort(root[in_topo], kind="stable")
+    by_cluster = in_topo[order]  # grouped by cluster, each in topological order
+    starts = np.unique(root[by_cluster], return_index=True)[1]
+    is_effective = np.fromiter(map(NON_EFFECTIVE_OPS.__contains__, ops), dtype=bool, count=len(ops)) ^ True
+    is_const = np.fromiter(map("Const".__eq__, ops), dtype=bool, count=len(ops))
+    effective_in = np.add.reduceat(is_effective[by_cluster], starts).tolist() if len(starts) else []
+    consts_in = np.add.reduceat(is_const[by_cluster], starts).tolist() if len(starts) else []
+    flat = by_cluster.tolist()
+    bounds = [*starts.tolist(), len(flat)]
     why_left: dict[int, str] = {}
     segments_nodes: list[list[int]] = []
     effective_of: list[int] = []
-    for cluster, members in clusters.items():
-        if cluster in consts:
+    # Clusters in the topological order of their first member.
+    for c in np.argsort(order[starts]).tolist():
+        members, effective = flat[bounds[c] : bounds[c + 1]], effective_in[c]
+        if consts_in[c]:
             member_set = set(members)
-            for i in consts[cluster]:
+            for i in [i for i in members if ops[i] == "Const"]:
                 if (
                     not member_set.isdisjoint(view.data_consumers[i])
                     and not member_set.issuperset(view.data_consumers[i])
@@ -292,7 +281,7 @@ def _segment(
                     member_set.discard(i)
                     why_left[i] = "Const read both inside and outside a segment (an engine does not expose its weights)"
             members = [i for i in members if i in member_set]
-        effective = sum(map(is_effective.__getitem__, members))
+            effective = int(is_effective[members].sum())
         if effective and effective >= minimum_segment_size:
             segments_nodes.append(members)
             effective_of.append(effective)
@@ -308,7 +297,8 @@ def _segment(
     kept = [segments_nodes[s] for s in sorted(ranked)]
 
     part_of, seg_level = _assign_parts(view, kept, is_input)
-    return _build(view, support, verdicts, part_of, seg_level, [(s, k) for s, k in wanted if not is_input[s]], why_left, is_input)
+    wanted = [(s, k) for s, k in wanted if not is_input[s]]
+    return _build(view, support, verdicts, part_of, seg_level, wanted, why_left, is_input)
 
 
 def _assign_parts(view: GraphView, kept: list[list[int]], is_input: list[bool]) -> tuple[np.ndarray, list[int]]:
@@ -317,7 +307,7 @@ def _assign_parts(view: GraphView, kept: list[list[int]], is_input: list[bool]) 
     unit = np.full(len(view), -1, dtype=np.int64)
     for s, members in enumerate(kept):
         unit[members] = s
-    topo = np.array(view.topo_order, dtype=np.int64)
+    topo = view.topo_array
     loose = topo[(unit[topo] < 0) & ~np.array(is_input, dtype=bool)[topo]]
     unit[loose] = np.arange(s_count, s_count + len(loose))
     u_count = s_count + len(loose)
@@ -325,8 +315,7 @@ def _assign_parts(view: GraphView, kept: list[list[int]], is_input: list[bool]) 
     crossing = (src >= 0) & (dst >= 0) & (src != dst)
     codes = np.unique(src[crossing] * u_count + dst[crossing])
     targets = (codes % u_count).tolist()
-    bounds = group_bounds(codes // u_count, u_count)
-    succ = [targets[a:b] for a, b in zip(bounds, bounds[1:])]
+    succ = [targets[a:b] for a, b in group_spans(codes // u_count, u_count)]
     indegree = np.bincount(codes % u_count, minlength=u_count).tolist()
     # Longest path counting segments: level[q] = max(level[p] + is_segment(p)) over edges p -> q.
     level = [0] * u_count
@@ -337,8 +326,7 @@ def _assign_parts(view: GraphView, kept: list[list[int]], is_input: list[bool]) 
         order.append(u)
         step = level[u] + (u < s_count)
         for v in succ[u]:
-            if level[v] < step:
-                level[v] = step
+            level[v] = max(level[v], step)
             indegree[v] -= 1
             if indegree[v] == 0:
                 queue.append(v)
@@ -366,7 +354,7 @@ def _build(
 ) -> Segmentation:
     n, names, ops = len(view), view.names, view.ops
     s_count = len(seg_level)
-    topo = np.array(view.topo_order, dtype=np.int64)
+    topo = view.topo_array
     topo_pos = np.empty(n, dtype=np.int64)
     topo_pos[topo] = np.arange(n)
     placed = topo[part_of[topo] >= 0]
@@ -395,17 +383,27 @@ def _build(
         p: dict(zip(hist_ops[a:b], hist_counts[a:b])) for p, a, b in zip(parts.tolist(), hist_bounds, hist_bounds[1:])
     }
 
-    enters, leaves = _tensor_boundaries(view, topo_pos, part_of, outputs_wanted)
-    member_names = [names[i] for i in placed.tolist()]
+    src, k, dst = view.data_edges
+    src_part, dst_part = part_of[src], part_of[dst]
+    crossing = src_part != dst_part
+    src, k = src[crossing], k[crossing]
+    wanted = np.array(outputs_wanted, dtype=np.int64).reshape(-1, 2)
+    enters = _tensors_by_part(view, topo_pos, dst_part[crossing], src, k)
+    leaves = _tensors_by_part(
+        view,
+        topo_pos,
+        np.concatenate((src_part[crossing], part_of[wanted[:, 0]])),
+        np.concatenate((src, wanted[:, 0])),
+        np.concatenate((k, wanted[:, 1])),
+    )
+    member_names = list(map(names.__getitem__, placed.tolist()))
     segments: list[Segment] = []
     islands: list[Island] = []
     for part in ordered:
         a, b = span[part]
-        fields = (part_name[part], tuple(member_names[a:b]), enters.get(part, ()), leaves.get(part, ()), histogram[part])
-        if part < s_count:
-            segments.append(Segment(*fields))
-        else:
-            islands.append(Island(*fields))
+        nodes, kind = tuple(member_names[a:b]), Segment if part < s_count else Island
+        part_obj = kind(part_name[part], nodes, enters.get(part, ()), leaves.get(part, ()), histogram[part])
+        (segments if part < s_count else islands).append(part_obj)
 
     left: Counter[tuple[str, str]] = Counter()
     for i in np.flatnonzero(part_of >= s_count).tolist():
@@ -420,7 +418,7 @@ def _build(
         islands=tuple(islands),
         graph_inputs=tuple(names[i] for i in view.topo_order if is_input[i]),
         parts_in_order=tuple(part_name[p] for p in ordered),
-        assignment=dict(zip(map(names.__getitem__, in_part.tolist()), map(part_name.__getitem__, part_of[in_part].tolist()))),
+        assignment=dict(zip(map(names.__getitem__, in_part.tolist()), map(part_name.get, part_of[in_part].tolist()))),
         support=dict(support),
         fallbacks=fallbacks,
         coverage=int(np.count_nonzero(part_of[in_part] < s_count)) / non_input if non_input else 0.0,
