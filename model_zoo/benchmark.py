@@ -90,6 +90,24 @@ def run_one(name: str, precision: str, routes: Sequence[str], out: Path, machine
     return rows
 
 
+def run_isolated(name: str, precision: str, routes: Sequence[str], out: Path, machine: str) -> list[dict[str, Any]]:
+    """:func:`run_one` in a fresh process.
+
+    Each model's memory (VGG16 alone holds several copies of 528 MB of weights while
+    converting) is returned when its process ends, and a model that kills its process,
+    e.g. out of memory, becomes a failed row instead of ending the run.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        try:
+            return pool.submit(run_one, name, precision, tuple(routes), out, machine).result()
+        except BrokenProcessPool as err:
+            raise RuntimeError(f"the process converting {name} died (killed, e.g. out of memory)") from err
+
+
 def _route_figures(route: Any, tf_p50: float | None) -> dict[str, Any]:
     trt = route.tensorrt
     p50 = route.latency.p50_ms if route.latency else None
@@ -233,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     jobs = [(n, p) for n in names for p in args.precision if (n, p) not in done]
     for name, precision in tqdm(jobs, desc="zoo", unit="model", disable=not sys.stderr.isatty()):
         try:
-            rows += run_one(name, precision, args.routes, args.out, machine)
+            rows += run_isolated(name, precision, args.routes, args.out, machine)
         except Exception as err:  # a model that fails is a row, and the run goes on
             rows.append({"model": name, "precision": precision, "route": "-", "status": "failed", "machine": machine,
                          "error": f"{type(err).__name__}: {err}".splitlines()[0][:300]})

@@ -53,7 +53,7 @@ def test_benchmark_writes_results_and_resumes(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("--resume ran a finished row again")
 
-    monkeypatch.setattr(benchmark, "run_one", refuse)
+    monkeypatch.setattr(benchmark, "run_isolated", refuse)
     assert benchmark.main(["--models", "DigitsCNN", "--out", str(out), "--resume"]) == 0
 
 
@@ -61,7 +61,7 @@ def test_a_failing_model_is_a_row_and_the_run_goes_on(tmp_path, monkeypatch):
     def explode(name, *args, **kwargs):
         raise RuntimeError(f"{name} broke")
 
-    monkeypatch.setattr(benchmark, "run_one", explode)
+    monkeypatch.setattr(benchmark, "run_isolated", explode)
     assert benchmark.main(["--models", "DigitsCNN,TransformerEncoder", "--out", str(tmp_path)]) == 1
     rows = list(csv.DictReader((tmp_path / "results.csv").open()))
     assert [(r["model"], r["status"]) for r in rows] == [("DigitsCNN", "failed"), ("TransformerEncoder", "failed")]
