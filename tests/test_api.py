@@ -115,3 +115,12 @@ def test_mobilenet_v2_onnx_route_acceptance(saved_model, tmp_path):
         pytest.skip(f"no TensorRT builder installed: {route.details.get('tensorrt_skipped')}")
     assert route.tensorrt.accepted and route.tensorrt.unsupported_nodes == []
     assert route.tensorrt.plan_bytes > 0
+
+
+def test_public_functions_stay_functions_after_their_modules_load():
+    import tftrt_kit.triton
+
+    assert callable(tftrt_kit.triton.serve) and callable(tftrt_kit.triton.load_check)
+    import tftrt_kit.triton.load_check  # noqa: F401  (binds the submodule on the package)
+
+    assert callable(tftrt_kit.triton.load_check)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any, Callable, Mapping
 
 
@@ -24,6 +25,10 @@ def lazy_getattr(package: str, exports: Mapping[str, str]) -> Callable[[str], An
     def __getattr__(name: str) -> Any:
         if name not in exports:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        return getattr(importlib.import_module(exports[name], package), name)
+        value = getattr(importlib.import_module(exports[name], package), name)
+        # Cache on the package: importing a submodule named like the attribute (triton.serve)
+        # binds the module there, and the public name must stay the function.
+        setattr(sys.modules[package], name, value)
+        return value
 
     return __getattr__
