@@ -109,7 +109,6 @@ def run_isolated(name: str, precision: str, routes: Sequence[str], out: Path, ma
 
 
 def _route_figures(route: Any, tf_p50: float | None) -> dict[str, Any]:
-    trt = route.tensorrt
     p50 = route.latency.p50_ms if route.latency else None
     return {
         "executor": route.latency.executor if route.latency else "",

@@ -61,13 +61,13 @@ class Fallback(NamedTuple):
 
 
 @dataclass(frozen=True)
-class Segment:
-    """A convex set of supported nodes that becomes one TensorRT engine.
+class Part:
+    """Nodes run as one unit: a TensorRT :class:`Segment` or a TensorFlow :class:`Island`.
 
     Attributes:
-        name: ``"seg_<k>"``, numbered in execution order.
+        name: ``"seg_<k>"`` or ``"tf_<k>"``, numbered in execution order.
         nodes: node names, in topological order.
-        inputs: tensors produced outside the segment and read inside it.
+        inputs: tensors produced outside the part and read inside it.
         outputs: tensors produced inside and read outside, or listed as graph outputs.
         op_histogram: op type -> number of nodes.
     """
@@ -79,29 +79,15 @@ class Segment:
     op_histogram: dict[str, int] = field(hash=False, compare=False)
 
     def __repr__(self) -> str:
-        return f"Segment({self.name}, nodes={len(self.nodes)}, inputs={len(self.inputs)}, outputs={len(self.outputs)})"
+        return f"{type(self).__name__}({self.name}, nodes={len(self.nodes)}, inputs={len(self.inputs)}, outputs={len(self.outputs)})"
 
 
-@dataclass(frozen=True)
-class Island:
-    """Nodes run by TensorFlow between segments.
+class Segment(Part):
+    """A convex set of supported nodes that becomes one TensorRT engine."""
 
-    Attributes:
-        name: ``"tf_<k>"``, numbered in execution order.
-        nodes: node names, in topological order.
-        inputs: tensors produced outside the island and read inside it.
-        outputs: tensors produced inside and read outside, or listed as graph outputs.
-        op_histogram: op type -> number of nodes.
-    """
 
-    name: str
-    nodes: tuple[str, ...]
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-    op_histogram: dict[str, int] = field(hash=False, compare=False)
-
-    def __repr__(self) -> str:
-        return f"Island({self.name}, nodes={len(self.nodes)}, inputs={len(self.inputs)}, outputs={len(self.outputs)})"
+class Island(Part):
+    """Nodes run by TensorFlow between segments."""
 
 
 @dataclass(frozen=True, repr=False)
