@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import gc
 import platform
 import time
 import tempfile
@@ -122,6 +123,9 @@ def convert(
         for name in routes:
             route = registry[name](options[name]) if name in options else registry[name]()
             results[name] = _run_route(route, loaded, context, (sample_data, sample_origin), bench, tolerances, bar)
+            # A route's TF graphs, ONNX copies and loaded artifact are held by reference
+            # cycles; freeing them now keeps a large model (VGG16) within memory for the next.
+            gc.collect()
     return Report(
         source=summary,
         routes=results,
@@ -214,6 +218,7 @@ def _run_route(
         check_output_dir(context.output_dir / name, overwrite=context.overwrite)
         bar.set_description(f"{name}: convert")
         result = route(source, context)
+        gc.collect()
         bar.update()
         model = load(result.artifact_dir)
         for segment in result.segments:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import io
 import logging
 import time
@@ -110,6 +111,21 @@ def export_graph(
     return model
 
 
+def _collect_first(factory: Any) -> Any:
+    """``factory`` preceded by a full garbage collection.
+
+    tf2onnx deep-copies the graph, weights included, before each optimizer, and the
+    copy it drops is held by reference cycles until the cyclic collector runs: without
+    this, VGG16's 553 MB of weights piled up to more than 20 GiB.
+    """
+
+    def collected_then_made() -> Any:
+        gc.collect()
+        return factory()
+
+    return collected_then_made
+
+
 def _tf2onnx(graph_def, inputs, outputs, options, renames, name):
     import tensorflow as tf
     from tf2onnx import optimizer, tf_loader
@@ -139,6 +155,7 @@ def _tf2onnx(graph_def, inputs, outputs, options, renames, name):
                     tensors_to_rename=renames,
                     custom_op_handlers=dict(EXTRA_TF_HANDLERS),
                 )
+            optimizers = {key: _collect_first(factory) for key, factory in optimizers.items()}
             graph = optimizer.optimize_graph(graph, catch_errors=True, optimizers=optimizers)
             return graph.make_model(f"converted from {name} by tftrt_kit")
     except Exception as err:

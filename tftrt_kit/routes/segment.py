@@ -97,6 +97,10 @@ class SegmentRoute:
             name: part_spec(graph, name, "segment" if name.startswith("seg_") else "island", parts[name].inputs, parts[name].outputs)
             for name in segmentation.parts_in_order
         }
+        total = sum(graph.flops(n) for n in segmentation.assignment)
+        if total:
+            result.flops_coverage = sum(graph.flops(n) for s in segmentation.segments for n in s.nodes) / total
+        del graph  # a second copy of the weights: not needed by the build or the save
         models = self._apply_precision(source, context, result, models, specs)
         outcomes = {}
         with stage(result, "build"):
@@ -109,10 +113,6 @@ class SegmentRoute:
             self._write(source, context, segmentation, parts, specs, models, outcomes, result)
         result.artifact_dir = context.output_dir / "segment"
         result.coverage = segmentation.coverage
-        total = sum(graph.flops(n) for n in segmentation.assignment)
-        if total:
-            in_segments = sum(graph.flops(n) for s in segmentation.segments for n in s.nodes)
-            result.flops_coverage = in_segments / total
         result.segments = [
             SegmentInfo(s.name, len(s.nodes), dict(s.op_histogram), list(s.inputs), list(s.outputs), outcomes[s.name].check)
             for s in segmentation.segments
