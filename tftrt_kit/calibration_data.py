@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from tftrt_kit.dtypes import as_array, incompatibility, numpy_dtype
+from tftrt_kit.dtypes import checked_array
 from tftrt_kit.errors import CalibrationError
 from tftrt_kit.source import TensorSpec
 
@@ -118,28 +118,12 @@ def _batch(element: Any, specs: list[TensorSpec], index: int) -> Batch:
 
 
 def _checked(spec: TensorSpec, raw: Any, where: str) -> np.ndarray:
-    label = f"input {spec.name!r} of {where}"
-    try:
-        array = as_array(raw)
-    except ValueError as err:
-        raise CalibrationError(f"Expected a regular {spec.dtype} array for input {spec.name!r}. Received: {where} holding {err}.") from err
-    reason = incompatibility(spec.dtype, array)
-    if reason:
-        raise CalibrationError(f"Expected {spec.dtype} data for input {spec.name!r}. Received: {label} of dtype {array.dtype} ({reason}).")
-    if array.ndim != len(spec.shape) or any(d is not None and d != a for d, a in zip(spec.shape, array.shape)):
-        raise CalibrationError(
-            f"Expected input {spec.name!r} of shape {list(spec.shape)} (None: any size; the batch dimension included). "
-            f"Received: {label} of shape {list(array.shape)}."
-        )
-    if array.size == 0:
-        raise CalibrationError(f"Expected at least one sample for input {spec.name!r}. Received: {label} of shape {list(array.shape)}.")
-    with np.errstate(over="ignore", invalid="ignore"):
-        cast = array.astype(numpy_dtype(spec.dtype), copy=False)
+    cast = checked_array(spec, raw, CalibrationError, f" of {where}")
     if cast.dtype.kind == "f" or cast.dtype.name == "bfloat16":
         bad = int(cast.size - np.count_nonzero(np.isfinite(cast.astype(np.float64))))
         if bad:
             raise CalibrationError(
-                f"Expected finite calibration values for input {spec.name!r}. Received: {label} with {bad} NaN or Inf "
+                f"Expected finite calibration values for input {spec.name!r}. Received: {where} with {bad} NaN or Inf "
                 f"value(s) as {spec.dtype}; clean or drop those samples, they would set the quantization range."
             )
     return cast

@@ -88,3 +88,38 @@ def as_array(value: Any) -> np.ndarray:
     if array.dtype.kind in "OUSVMmc" and array.dtype.name != "bfloat16":
         raise ValueError(f"an array of dtype {array.dtype}, not numbers or bools")
     return array
+
+
+def checked_array(spec: Any, raw: Any, error: type[Exception], where: str = "") -> np.ndarray:
+    """``raw`` as an array of ``spec``'s dtype, checked the way every model input is.
+
+    Args:
+        spec: The input's ``TensorSpec`` (``name``, ``dtype``, ``shape`` with None for any size).
+        raw: The value given for it.
+        error: The ``TftrtKitError`` subclass raised on a bad value.
+        where: Whose input it is, appended to its name (``" of calibration batch 3"``).
+
+    Returns:
+        The value as an array of the spec's dtype (no copy when it already is one).
+
+    Raises:
+        error: the value is not a regular numeric array, has a dtype the spec cannot
+            take, a wrong rank or static dimension, or no element.
+    """
+    label = f"input {spec.name!r}{where}"
+    try:
+        array = as_array(raw)
+    except ValueError as err:
+        raise error(f"Expected {label} as a regular {spec.dtype} array. Received: {type(raw).__name__}, {err}.") from err
+    reason = incompatibility(spec.dtype, array)
+    if reason:
+        raise error(f"Expected {label} of dtype {spec.dtype}. Received: dtype {array.dtype} ({reason}).")
+    if array.ndim != len(spec.shape) or any(d is not None and d != a for d, a in zip(spec.shape, array.shape)):
+        raise error(
+            f"Expected {label} of shape {list(spec.shape)} (None: any size; the batch dimension included). "
+            f"Received: shape {list(array.shape)}."
+        )
+    if array.size == 0:
+        raise error(f"Expected at least one sample for {label}. Received: shape {list(array.shape)}.")
+    with np.errstate(over="ignore", invalid="ignore"):
+        return array.astype(numpy_dtype(spec.dtype), copy=False)

@@ -10,7 +10,7 @@ import numpy as np
 
 from tftrt_kit._optional import require
 from tftrt_kit.artifact import read_manifest, resolve_inside
-from tftrt_kit.dtypes import as_array, incompatibility, numpy_dtype
+from tftrt_kit.dtypes import checked_array
 from tftrt_kit.errors import ArtifactError, ConfigError, IncompatiblePlanError, RuntimeInputError, TftrtKitError
 from tftrt_kit.source import TensorSpec
 
@@ -100,7 +100,7 @@ class InputChecker:
         if missing or extra:
             received = sorted(str(k) for k in merged)
             raise RuntimeInputError(f"Expected inputs {expected}. Received: {received} (missing {missing}, unexpected {extra}).")
-        return {spec.name: self._checked(spec, merged[spec.name]) for spec in self.specs}
+        return {spec.name: checked_array(spec, merged[spec.name], RuntimeInputError) for spec in self.specs}
 
     def _as_mapping(self, feeds: Any) -> Mapping[Any, Any]:
         if feeds is None:
@@ -113,25 +113,6 @@ class InputChecker:
             f"Expected a dict {{input name: array}} or keyword arrays for inputs {[s.name for s in self.specs]}. "
             f"Received: feeds of type {type(feeds).__name__}."
         )
-
-    @staticmethod
-    def _checked(spec: TensorSpec, raw: Any) -> np.ndarray:
-        try:
-            value = as_array(raw)
-        except ValueError as err:
-            raise RuntimeInputError(
-                f"Expected input {spec.name!r} as a {spec.dtype} array. Received: {type(raw).__name__}, {err}."
-            ) from err
-        reason = incompatibility(spec.dtype, value)
-        if reason:
-            raise RuntimeInputError(f"Expected input {spec.name!r} of dtype {spec.dtype}. Received: dtype {value.dtype} ({reason}).")
-        if value.ndim != len(spec.shape) or any(d is not None and d != v for d, v in zip(spec.shape, value.shape)):
-            raise RuntimeInputError(
-                f"Expected input {spec.name!r} of shape {list(spec.shape)} (None: any size). Received: shape {list(value.shape)}."
-            )
-        if value.size == 0:
-            raise RuntimeInputError(f"Expected a non-empty input {spec.name!r}. Received: shape {list(value.shape)}.")
-        return value.astype(numpy_dtype(spec.dtype), copy=False)
 
 
 def check_plan(plan: bytes, module: str, built_by: str | None, where: str) -> None:

@@ -33,7 +33,7 @@ class _Opaque:
         ({"image": np.zeros((2, 4, 4), np.float32)}, ["'image'", "[None, 4, 4, 3]", "[2, 4, 4]"]),
         ({"image": np.zeros((2, 4, 4, 3, 1), np.float32)}, ["'image'", "[2, 4, 4, 3, 1]"]),
         ({"image": np.zeros((2, 5, 4, 3), np.float32)}, ["'image'", "[2, 5, 4, 3]"]),
-        ({"image": np.zeros((0, 4, 4, 3), np.float32)}, ["'image'", "non-empty"]),
+        ({"image": np.zeros((0, 4, 4, 3), np.float32)}, ["'image'", "at least one sample"]),
         ({"image": np.zeros((2, 4, 4, 3), bool)}, ["'image'", "float32", "bool"]),
         ({"image": np.zeros((2, 4, 4, 3), np.int64)}, ["'image'", "float32", "int64"]),
         ({"ids": np.ones((2, 6), np.float32)}, ["'ids'", "int32", "float32"]),
