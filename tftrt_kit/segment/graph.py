@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 import heapq
 from collections.abc import Iterable, Sequence
-from itertools import compress, pairwise
+from itertools import chain, pairwise, repeat
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -145,23 +145,24 @@ class GraphView:
         self.topo_position: tuple[int, ...] = tuple(position.tolist())
 
     def _read_inputs(self) -> list[int]:
-        """Fill the input and consumer attributes, handling the edges in bulk.
+        """Fill the edge attributes, handling the inputs in bulk.
 
         Returns:
             Per node, its number of distinct predecessors (Kahn's indegree).
         """
         n, get = len(self.names), self.index.get
         inputs = [node.input for node in self.nodes]
-        raws = [raw for node_inputs in inputs for raw in node_inputs]
-        dsts = np.repeat(np.arange(n), np.fromiter(map(len, inputs), dtype=np.int64, count=n)).tolist()
-        srcs, ks = list(map(get, raws)), [0] * len(raws)
+        raws = list(chain.from_iterable(inputs))
+        dsts = np.repeat(np.arange(n), np.fromiter(map(len, inputs), dtype=np.int64, count=n))
+        srcs = np.fromiter(map(get, raws, repeat(-1)), dtype=np.int64, count=len(raws))
+        ks = np.zeros(len(raws), dtype=np.int64)
         # A raw input that is a node's name is output 0 of that node, unless some name
         # holds ":" or starts with "^"; only the other inputs go through the full parser.
         joined = "\n" + "\n".join(self.names)
         if ":" in joined or "\n^" in joined:
-            special = [j for j, raw in enumerate(raws) if srcs[j] is None or raw[0] == "^" or ":" in raw]
+            special = [j for j, raw in enumerate(raws) if srcs[j] < 0 or raw[0] == "^" or ":" in raw]
         else:
-            special = [j for j, src in enumerate(srcs) if src is None] if None in srcs else []
+            special = np.flatnonzero(srcs < 0).tolist()
         control_of: dict[int, set[int]] = {}
         for j in special:
             ref = parse_tensor_name(raws[j])
@@ -172,39 +173,39 @@ class GraphView:
                     f"Received: node={self.names[dsts[j]]!r} input={raws[j]!r}"
                 )
             if ref.index < 0:
-                control_of.setdefault(dsts[j], set()).add(src)
-                srcs[j] = None
+                control_of.setdefault(int(dsts[j]), set()).add(src)
+                srcs[j] = -1
             else:
                 srcs[j], ks[j] = src, ref.index
-        if control_of:
-            keep = [src is not None for src in srcs]
-            srcs, ks, dsts = list(compress(srcs, keep)), list(compress(ks, keep)), list(compress(dsts, keep))
-        self.data_edges = (np.array(srcs, dtype=np.int64), np.array(ks, dtype=np.int64), np.array(dsts, dtype=np.int64))
-        codes = np.unique(self.data_edges[0] * n + self.data_edges[2])
-        consumer_dsts = codes % n
-        consumers = consumer_dsts.tolist()
-        self.data_consumers: tuple[tuple[int, ...], ...] = tuple(
-            [tuple(consumers[a:b]) for a, b in group_spans(codes // n, n)]
-        )
-        control_codes = [src * n + dst for dst, of_dst in control_of.items() for src in of_dst]
-        codes = np.union1d(codes, np.array(control_codes, dtype=np.int64))
-        self.edges = (codes // n, codes % n)
+        data = srcs >= 0
+        self.data_edges = (srcs[data], ks[data], dsts[data])
         control_inputs: list[tuple[int, ...]] = [()] * n
         control_consumers: dict[int, list[int]] = {}
         for dst in sorted(control_of):
             control_inputs[dst] = tuple(sorted(control_of[dst]))
             for src in control_inputs[dst]:
                 control_consumers.setdefault(src, []).append(dst)
-        successor_ids = list(self.data_consumers)
-        for src, dsts_of_src in control_consumers.items():
-            successor_ids[src] = tuple(sorted(set(successor_ids[src]).union(dsts_of_src)))
+        control_codes = [src * n + dst for src, of_src in control_consumers.items() for dst in of_src]
+        codes = np.union1d(self.data_edges[0] * n + self.data_edges[2], np.array(control_codes, dtype=np.int64))
+        self.edges = (codes // n, codes % n)
+        successors = self.edges[1].tolist()
+        self.successor_ids: tuple[tuple[int, ...], ...] = tuple(
+            [tuple(successors[a:b]) for a, b in group_spans(self.edges[0], n)]
+        )
         consumers_by_control: list[tuple[int, ...]] = [()] * n
         for src, dsts_of_src in control_consumers.items():
             consumers_by_control[src] = tuple(dsts_of_src)
         self.control_inputs: tuple[tuple[int, ...], ...] = tuple(control_inputs)
         self.control_consumers: tuple[tuple[int, ...], ...] = tuple(consumers_by_control)
-        self.successor_ids: tuple[tuple[int, ...], ...] = tuple(successor_ids)
         return np.bincount(self.edges[1], minlength=n).tolist()
+
+    @functools.cached_property
+    def data_consumers(self) -> tuple[tuple[int, ...], ...]:
+        """Per node, ids of nodes reading one of its outputs (deduplicated, sorted)."""
+        n = len(self)
+        codes = np.unique(self.data_edges[0] * n + self.data_edges[2])
+        consumers = (codes % n).tolist()
+        return tuple([tuple(consumers[a:b]) for a, b in group_spans(codes // n, n)])
 
     @functools.cached_property
     def data_inputs(self) -> tuple[tuple[tuple[int, int], ...], ...]:
@@ -374,9 +375,14 @@ def contract(view: GraphView, candidate: Sequence[bool]) -> list[int]:
         elif len(targets) == 1:
             merged = [s for s in targets if candidate[s]]
         else:
-            # A target feeding s directly, the common case, is found by one set operation.
+            # A target feeding s directly, the common case, is found by one set operation; a
+            # longer path from a target needs a target at least two taller than s.
             merged = [
-                s for s in targets if candidate[s] and inn[s].isdisjoint(targets) and not another_path(targets, s, top)
+                s
+                for s in targets
+                if candidate[s]
+                and inn[s].isdisjoint(targets)
+                and (height[s] + 2 > top or not another_path(targets, s, top))
             ]
         if not merged:
             for t in targets:
@@ -384,13 +390,17 @@ def contract(view: GraphView, candidate: Sequence[bool]) -> list[int]:
             out[v], inn[v] = targets, set()
             height[v] = 1 + top
             continue
-        # The merged cluster keeps the id of its member with the most edges: only the others' edges move.
-        keep = max(merged, key=lambda s: len(out[s]) + len(inn[s])) if len(merged) > 1 else merged[0]
+        if len(merged) == 1:
+            keep = merged[0]
+            new_height = height[keep]
+        else:
+            # The merged cluster keeps the id of its member with the most edges: only the others' edges move.
+            keep = max(merged, key=lambda s: len(out[s]) + len(inn[s]))
+            new_height = max([height[s] for s in merged])
         parent[v] = keep
-        new_height = max(height[s] for s in merged)
-        rest = targets.difference(merged)
+        rest = targets.difference(merged) if len(merged) < len(targets) else ()
         if rest:
-            new_height = max(new_height, 1 + max(height[t] for t in rest))
+            new_height = max(new_height, 1 + max([height[t] for t in rest]))
         keep_out, keep_in, moved_preds = out[keep], inn[keep], []
         for t in rest:
             keep_out.add(t)

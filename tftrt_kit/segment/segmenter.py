@@ -230,7 +230,8 @@ def _segment(
         if missing:
             raise SegmentationError(f"Expected a Support verdict for every node. Received none for: {missing[:5]}")
     is_input = [op in GRAPH_INPUT_OPS for op in ops]
-    candidate = [supported and not graph_input for supported, graph_input in zip(map(_SUPPORTED, verdicts), is_input)]
+    supported = np.fromiter(map(_SUPPORTED, verdicts), dtype=bool, count=len(verdicts))
+    candidate = (supported & ~np.array(is_input, dtype=bool)).tolist()
     wanted: list[tuple[int, int]] = []
     for tensor in output_tensors:
         ref = parse_tensor_name(canonical_tensor_name(tensor))

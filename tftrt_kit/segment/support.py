@@ -54,7 +54,13 @@ class Support:
 
 def supported(source: Source = "rule", reason: str | None = None) -> Support:
     """A :class:`Support` saying yes."""
+    if source == "rule" and reason is None:
+        return _SUPPORTED_BY_RULE
     return Support(True, reason, source)
+
+
+#: The verdict of most nodes, shared: one object is cheaper to make and to read 100k times.
+_SUPPORTED_BY_RULE = Support(True)
 
 
 def unsupported(reason: str, source: Source = "rule") -> Support:
