@@ -3,8 +3,10 @@
 Each graph has layers of ~50 nodes; every node reads 1-3 tensors from the previous
 1-4 layers (realistic fan-in, skip connections), ~20% of the nodes are ops with no
 TensorRT rule (``Cumsum``), the rest ``AddV2``/``Relu``, plus a few control edges.
-Times are the best of ``--repeat`` runs of ``classify`` (rules only, ``opset=None``)
-and ``segment`` (graph view + clustering + islands), measured separately; the load
+Times are the best of ``--repeat`` runs of ``classify`` (rules only, ``opset=None``),
+of reading the GraphDef into a ``GraphView``, of ``segment`` on that view (clustering
+and islands: what TF-TRT's ``SegmentGraph`` does on an already parsed graph), and of
+``segment`` on the GraphDef itself (both together), each measured separately; the load
 average is printed last, as other processes skew the figures.
 
 Usage:
@@ -22,6 +24,7 @@ import time
 from tensorflow.core.framework import graph_pb2
 
 from tftrt_kit.segment import classify, segment
+from tftrt_kit.segment.graph import GraphView
 
 LAYER_WIDTH = 50
 UNSUPPORTED_FRACTION = 0.2
@@ -75,16 +78,21 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000, 100_000])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    header = f"{'n':>8} {'classify s':>11} {'segment s':>10} {'segment s/(n log2 n)':>21} {'segments':>9} {'islands':>8} {'coverage':>9}"
+    header = (
+        f"{'n':>8} {'classify s':>11} {'view s':>7} {'segment(view) s':>16} {'segment(GraphDef) s':>20} "
+        f"{'s/(n log2 n)':>13} {'segments':>9} {'islands':>8} {'coverage':>9}"
+    )
     print(header)
     print("-" * len(header))
     for n in args.sizes:
         graph = layered_dag(n)
         t_classify, support = best_of(args.repeat, lambda: classify(graph, opset=None))
+        t_view, view = best_of(args.repeat, lambda: GraphView(graph))
+        t_cluster, _ = best_of(args.repeat, lambda: segment(view, support, maximum_segments=None))
         t_segment, result = best_of(args.repeat, lambda: segment(graph, support, maximum_segments=None))
         print(
-            f"{n:>8} {t_classify:>11.3f} {t_segment:>10.3f} {t_segment / (n * math.log2(n)):>21.3e} "
-            f"{len(result.segments):>9} {len(result.islands):>8} {result.coverage:>9.3f}"
+            f"{n:>8} {t_classify:>11.3f} {t_view:>7.3f} {t_cluster:>16.3f} {t_segment:>20.3f} "
+            f"{t_segment / (n * math.log2(n)):>13.3e} {len(result.segments):>9} {len(result.islands):>8} {result.coverage:>9.3f}"
         )
     if hasattr(os, "getloadavg"):
         print("load average (1, 5, 15 min): " + " ".join(f"{x:.2f}" for x in os.getloadavg()))

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from tensorflow.core.framework import graph_pb2
 
 from tftrt_kit.errors import SegmentationError
-from tftrt_kit.segment.graph import GraphView, canonical_tensor_name, contract, parse_tensor_name
+from tftrt_kit.segment.contract import contract
+from tftrt_kit.segment.graph import GraphView, canonical_tensor_name, parse_tensor_name
 
 
 def make_graph(*nodes: tuple[str, str, list[str]]) -> graph_pb2.GraphDef:

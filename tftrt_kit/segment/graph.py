@@ -17,23 +17,38 @@ Edges:
       by control edges only; see :mod:`tftrt_kit.segment.segmenter` for how they
       are placed.
 
-:func:`contract` clusters candidate nodes of such a graph as TF-TRT's segmenter does,
-without ever forming a cycle, in one pass per node; "is there another path" walks
-back only over the clusters lying between two nodes (bounded by heights), instead of
-TF-TRT's unbounded reverse DFS, which is quadratic on large graphs.
+:mod:`tftrt_kit.segment.contract` clusters the nodes of such a view.
 """
 
 from __future__ import annotations
 
 import functools
+import gc
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from itertools import chain, pairwise, repeat
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from tftrt_kit.errors import SegmentationError
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small, acyclic containers.
+
+    Reading and segmenting 100k nodes allocates millions of sets and tuples with no
+    reference cycles; the collector's generational scans of them cost ~40% of the run.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class TensorName(NamedTuple):
@@ -101,6 +116,8 @@ class GraphView:
     Attributes:
         names: node names, sorted; a node's id is its position here.
         index: node name -> id.
+        op_types: the distinct op types, sorted.
+        op_codes: per node, the position of its op type in ``op_types`` (an array).
         ops: op type of each node.
         nodes: the ``NodeDef`` of each node.
         data_inputs: per node, ``(source id, output index)`` of each data input, in input order.
@@ -114,7 +131,7 @@ class GraphView:
             (deduplicated, sorted).
         topo_order: node ids in topological order (Kahn's algorithm, smallest id first).
         topo_array: ``topo_order`` as an array.
-        topo_position: id -> position in ``topo_order``.
+        topo_position: id -> position in ``topo_order``, as an array.
     """
 
     def __init__(self, graph_def: Any):
@@ -127,33 +144,47 @@ class GraphView:
             SegmentationError: on duplicate node names, inputs naming a missing node,
                 or a cycle (frozen inference graphs have none; TF1 ``while`` loops do).
         """
+        with gc_paused():
+            self._read(graph_def)
+
+    def _read(self, graph_def: Any) -> None:
+        # Every field is read in file order, the order of the nodes in memory, and then
+        # permuted: reading them in name order costs twice as much in cache misses.
         nodes_in_file = list(graph_def.node)
         names_in_file = [node.name for node in nodes_in_file]
+        ops_in_file = [node.op for node in nodes_in_file]
+        inputs_in_file = [node.input for node in nodes_in_file]
         order = sorted(range(len(nodes_in_file)), key=names_in_file.__getitem__)
-        self.names: tuple[str, ...] = tuple([names_in_file[i] for i in order])
+        self.names: tuple[str, ...] = tuple(map(names_in_file.__getitem__, order))
         self.index: dict[str, int] = dict(zip(self.names, range(len(order))))
         if len(self.index) != len(order):
             seen: set[str] = set()
             dupes = sorted({name for name in self.names if name in seen or seen.add(name)})
             raise SegmentationError(f"Expected unique node names in the GraphDef. Received duplicates: {dupes[:5]}")
-        self.nodes = tuple([nodes_in_file[i] for i in order])
-        self.ops: tuple[str, ...] = tuple([node.op for node in self.nodes])
-        self.topo_order: tuple[int, ...] = self._kahn(self._read_inputs())
+        self._nodes_in_file, self._order = nodes_in_file, order
+        self.op_types: tuple[str, ...] = tuple(sorted(set(ops_in_file)))
+        code_of = dict(zip(self.op_types, range(len(self.op_types))))
+        self.op_codes = np.fromiter(map(code_of.__getitem__, ops_in_file), dtype=np.int64, count=len(order))[order]
+        id_in_file = np.empty(len(order), dtype=np.int64)
+        id_in_file[order] = np.arange(len(order))
+        self.topo_order: tuple[int, ...] = self._kahn(self._read_inputs(inputs_in_file, id_in_file))
         self.topo_array = np.array(self.topo_order, dtype=np.int64)
-        position = np.empty(len(order), dtype=np.int64)
-        position[self.topo_array] = np.arange(len(order))
-        self.topo_position: tuple[int, ...] = tuple(position.tolist())
+        self.topo_position = np.empty(len(order), dtype=np.int64)
+        self.topo_position[self.topo_array] = np.arange(len(order))
 
-    def _read_inputs(self) -> list[int]:
+    def _read_inputs(self, inputs: list[Any], id_in_file: np.ndarray) -> list[int]:
         """Fill the edge attributes, handling the inputs in bulk.
+
+        Args:
+            inputs: Each node's ``input`` field, in file order.
+            id_in_file: The id of each node, in file order.
 
         Returns:
             Per node, its number of distinct predecessors (Kahn's indegree).
         """
         n, get = len(self.names), self.index.get
-        inputs = [node.input for node in self.nodes]
         raws = list(chain.from_iterable(inputs))
-        dsts = np.repeat(np.arange(n), np.fromiter(map(len, inputs), dtype=np.int64, count=n))
+        dsts = np.repeat(id_in_file, np.fromiter(map(len, inputs), dtype=np.int64, count=n))
         srcs = np.fromiter(map(get, raws, repeat(-1)), dtype=np.int64, count=len(raws))
         ks = np.zeros(len(raws), dtype=np.int64)
         # A raw input that is a node's name is output 0 of that node, unless some name
@@ -177,7 +208,8 @@ class GraphView:
                 srcs[j] = -1
             else:
                 srcs[j], ks[j] = src, ref.index
-        data = srcs >= 0
+        data = np.flatnonzero(srcs >= 0)
+        data = data[np.argsort(dsts[data], kind="stable")]  # node, then input order
         self.data_edges = (srcs[data], ks[data], dsts[data])
         control_inputs: list[tuple[int, ...]] = [()] * n
         control_consumers: dict[int, list[int]] = {}
@@ -198,6 +230,21 @@ class GraphView:
         self.control_inputs: tuple[tuple[int, ...], ...] = tuple(control_inputs)
         self.control_consumers: tuple[tuple[int, ...], ...] = tuple(consumers_by_control)
         return np.bincount(self.edges[1], minlength=n).tolist()
+
+    @functools.cached_property
+    def nodes(self) -> tuple[Any, ...]:
+        """The ``NodeDef`` of each node."""
+        return tuple(map(self._nodes_in_file.__getitem__, self._order))
+
+    @functools.cached_property
+    def ops(self) -> tuple[str, ...]:
+        """The op type of each node."""
+        return tuple(map(self.op_types.__getitem__, self.op_codes.tolist()))
+
+    def op_mask(self, op_types: Iterable[str]) -> np.ndarray:
+        """Per node, whether its op type is one of ``op_types`` (a bool array)."""
+        wanted = set(op_types)
+        return np.array([op in wanted for op in self.op_types], dtype=bool)[self.op_codes]
 
     @functools.cached_property
     def data_consumers(self) -> tuple[tuple[int, ...], ...]:
@@ -286,141 +333,3 @@ class GraphView:
 def group_spans(sorted_ids: np.ndarray, n: int) -> list[tuple[int, int]]:
     """``(start, end)`` of the run of each id of ``0..n-1`` in ``sorted_ids`` (empty if absent)."""
     return list(pairwise(np.concatenate(([0], np.cumsum(np.bincount(sorted_ids, minlength=n)))).tolist()))
-
-
-def contract(view: GraphView, candidate: Sequence[bool]) -> list[int]:
-    """Cluster candidate nodes the way TF-TRT's segmenter does, without forming a cycle.
-
-    Nodes are visited in reverse topological order. TF-TRT merges the visited node's
-    cluster with each candidate cluster it feeds, retrying until no merge is left, and
-    refuses a merge when another path leads there. With every successor already
-    visited, that loop has one fixed point whatever order it tries the edges in: the
-    node plus exactly those candidate successor clusters that no other path reaches
-    from it. (A candidate cluster's own successors all lie behind a non-candidate of
-    its, so no merge frees another, and a merge never makes another one form a cycle.)
-    So each node is settled in one pass.
-
-    The contracted graph of visited clusters carries a height per cluster, larger
-    than each successor's, so only clusters shorter than one of the node's targets can
-    lie on another path to a target ``s``. A merge that makes a cluster taller raises its
-    predecessors' heights in turn.
-
-    Args:
-        view: The graph.
-        candidate: Per node id, whether it may join a cluster.
-
-    Returns:
-        Per node id, the id of a member of its cluster (the same for all members).
-    """
-    n = len(view)
-    parent = list(range(n))
-    height = [0] * n
-    # Cluster -> its successor and predecessor clusters (visited ones only); set when visited.
-    out: list[set[int]] = [None] * n  # type: ignore[list-item]
-    inn: list[set[int]] = [None] * n  # type: ignore[list-item]
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = i = parent[parent[i]]
-        return i
-
-    def another_path(targets: set[int], s: int, ceiling: int) -> bool:
-        """Whether cluster ``s``, which no target feeds directly, is reachable from one of ``targets``.
-
-        Every cluster on such a path was visited and is shorter than a target (``ceiling``
-        is the tallest target's height), so the search walks backward from ``s`` over
-        those alone: the few clusters lying between the visited node and ``s``.
-        """
-        s_in = inn[s]
-        stack, seen = [p for p in s_in if height[p] < ceiling], set(s_in)
-        while stack:
-            for prev in inn[stack.pop()]:
-                if prev in targets:
-                    return True
-                if height[prev] < ceiling and prev not in seen:
-                    seen.add(prev)
-                    stack.append(prev)
-        return False
-
-    def raise_heights(preds: Iterable[int], floor: int) -> None:
-        """Make every cluster of ``preds``, and transitively theirs, taller than ``floor``."""
-        stack = [(p, floor + 1) for p in preds if height[p] <= floor]
-        while stack:
-            p, h = stack.pop()
-            if height[p] < h:
-                height[p] = h
-                stack.extend((q, h + 1) for q in inn[p] if height[q] <= h)
-
-    successor_ids = view.successor_ids
-    for v in reversed(view.topo_order):
-        succ = successor_ids[v]
-        if len(succ) == 1:
-            t = succ[0]
-            if parent[t] != t:
-                t = find(t)
-            if candidate[v] and candidate[t]:
-                parent[v] = t  # t's cluster keeps its edges and height: nothing else changes
-            else:
-                inn[t].add(v)
-                out[v], inn[v] = {t}, set()
-                height[v] = height[t] + 1
-            continue
-        if not succ:
-            out[v], inn[v] = set(), set()  # height 0
-            continue
-        targets = {x if parent[x] == x else find(x) for x in succ}
-        top = max([height[t] for t in targets])
-        if not candidate[v]:
-            merged = []
-        elif len(targets) == 1:
-            merged = [s for s in targets if candidate[s]]
-        else:
-            # A target feeding s directly, the common case, is found by one set operation; a
-            # longer path from a target needs a target at least two taller than s.
-            merged = [
-                s
-                for s in targets
-                if candidate[s]
-                and inn[s].isdisjoint(targets)
-                and (height[s] + 2 > top or not another_path(targets, s, top))
-            ]
-        if not merged:
-            for t in targets:
-                inn[t].add(v)
-            out[v], inn[v] = targets, set()
-            height[v] = 1 + top
-            continue
-        if len(merged) == 1:
-            keep = merged[0]
-            new_height = height[keep]
-        else:
-            # The merged cluster keeps the id of its member with the most edges: only the others' edges move.
-            keep = max(merged, key=lambda s: len(out[s]) + len(inn[s]))
-            new_height = max([height[s] for s in merged])
-        parent[v] = keep
-        rest = targets.difference(merged) if len(merged) < len(targets) else ()
-        if rest:
-            new_height = max(new_height, 1 + max([height[t] for t in rest]))
-        keep_out, keep_in, moved_preds = out[keep], inn[keep], []
-        for t in rest:
-            keep_out.add(t)
-            inn[t].add(keep)
-        for s in merged:
-            if s == keep:
-                continue
-            parent[s] = keep
-            for t in out[s]:
-                t_in = inn[t]
-                t_in.discard(s)
-                t_in.add(keep)
-            keep_out |= out[s]
-            for p in inn[s]:
-                p_out = out[p]
-                p_out.discard(s)
-                p_out.add(keep)
-            keep_in |= inn[s]
-            moved_preds.extend(inn[s])
-            out[s] = inn[s] = set()
-        raise_heights(keep_in if new_height > height[keep] else moved_preds, new_height)
-        height[keep] = new_height
-    return [i if parent[i] == i else find(i) for i in range(n)]

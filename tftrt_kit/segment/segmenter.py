@@ -32,10 +32,8 @@ included) that lie in segments.
 
 from __future__ import annotations
 
-import gc
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any, NamedTuple
@@ -43,7 +41,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from tftrt_kit.errors import SegmentationError
-from tftrt_kit.segment.graph import GraphView, canonical_tensor_name, contract, group_spans, parse_tensor_name
+from tftrt_kit.segment.contract import contract
+from tftrt_kit.segment.graph import GraphView, canonical_tensor_name, gc_paused, group_spans, parse_tensor_name
 from tftrt_kit.segment.support import Support
 
 #: Ops that do no work of their own: they do not count towards minimum_segment_size.
@@ -144,22 +143,6 @@ class Segmentation:
         return "\n".join(lines)
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many small, acyclic containers.
-
-    Segmenting 100k nodes allocates millions of sets and tuples with no reference
-    cycles; the collector's generational scans of them cost ~40% of the run.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _check_options(minimum_segment_size: int, maximum_segments: int | None) -> None:
     if minimum_segment_size < 1:
         raise SegmentationError(f"Expected minimum_segment_size >= 1. Received: minimum_segment_size={minimum_segment_size}")
@@ -211,7 +194,7 @@ def segment(
             tensor naming no node, or a malformed graph (see :class:`GraphView`).
     """
     _check_options(minimum_segment_size, maximum_segments)
-    with _gc_paused():
+    with gc_paused():
         return _segment(graph_def, support, minimum_segment_size, maximum_segments, output_tensors)
 
 
@@ -223,15 +206,15 @@ def _segment(
     output_tensors: Iterable[str],
 ) -> Segmentation:
     view = graph_def if isinstance(graph_def, GraphView) else GraphView(graph_def)
-    ops, names, topo_pos = view.ops, view.names, view.topo_position
+    names = view.names
     verdicts = list(map(support.get, names))
     if not all(verdicts):  # a Support is always true: this finds None without calling Support.__eq__
         missing = [name for name in names if name not in support]
         if missing:
             raise SegmentationError(f"Expected a Support verdict for every node. Received none for: {missing[:5]}")
-    is_input = [op in GRAPH_INPUT_OPS for op in ops]
+    is_input = view.op_mask(GRAPH_INPUT_OPS)
     supported = np.fromiter(map(_SUPPORTED, verdicts), dtype=bool, count=len(verdicts))
-    candidate = (supported & ~np.array(is_input, dtype=bool)).tolist()
+    candidate = (supported & ~is_input).tolist()
     wanted: list[tuple[int, int]] = []
     for tensor in output_tensors:
         ref = parse_tensor_name(canonical_tensor_name(tensor))
@@ -245,8 +228,8 @@ def _segment(
     order = np.argsort(root[in_topo], kind="stable")
     by_cluster = in_topo[order]  # grouped by cluster, each in topological order
     starts = np.unique(root[by_cluster], return_index=True)[1]
-    is_effective = np.fromiter(map(NON_EFFECTIVE_OPS.__contains__, ops), dtype=bool, count=len(ops)) ^ True
-    is_const = np.fromiter(map("Const".__eq__, ops), dtype=bool, count=len(ops))
+    is_effective = ~view.op_mask(NON_EFFECTIVE_OPS)
+    is_const = view.op_mask(("Const",))
     effective_in = np.add.reduceat(is_effective[by_cluster], starts).tolist() if len(starts) else []
     consts_in = np.add.reduceat(is_const[by_cluster], starts).tolist() if len(starts) else []
     flat = by_cluster.tolist()
@@ -259,7 +242,7 @@ def _segment(
         members, effective = flat[bounds[c] : bounds[c + 1]], effective_in[c]
         if consts_in[c]:
             member_set = set(members)
-            for i in [i for i in members if ops[i] == "Const"]:
+            for i in [i for i in members if is_const[i]]:
                 if (
                     not member_set.isdisjoint(view.data_consumers[i])
                     and not member_set.issuperset(view.data_consumers[i])
@@ -275,7 +258,8 @@ def _segment(
         else:
             reason = f"in a cluster of {effective} effective node(s), below minimum_segment_size={minimum_segment_size}"
             why_left.update(dict.fromkeys(members, reason))
-    ranked = sorted(range(len(segments_nodes)), key=lambda s: (-effective_of[s], topo_pos[segments_nodes[s][0]]))
+    first = view.topo_position[[members[0] for members in segments_nodes]].tolist()
+    ranked = sorted(range(len(segments_nodes)), key=lambda s: (-effective_of[s], first[s]))
     if maximum_segments is not None:
         for s in ranked[maximum_segments:]:
             for i in segments_nodes[s]:
@@ -288,14 +272,14 @@ def _segment(
     return _build(view, support, verdicts, part_of, seg_level, wanted, why_left, is_input)
 
 
-def _assign_parts(view: GraphView, kept: list[list[int]], is_input: list[bool]) -> tuple[np.ndarray, list[int]]:
+def _assign_parts(view: GraphView, kept: list[list[int]], is_input: np.ndarray) -> tuple[np.ndarray, list[int]]:
     """Part id per node (segments ``0..S-1``, islands ``S + level``, graph inputs ``-1``), and each segment's level."""
     s_count = len(kept)
     unit = np.full(len(view), -1, dtype=np.int64)
     for s, members in enumerate(kept):
         unit[members] = s
     topo = view.topo_array
-    loose = topo[(unit[topo] < 0) & ~np.array(is_input, dtype=bool)[topo]]
+    loose = topo[(unit[topo] < 0) & ~is_input[topo]]
     unit[loose] = np.arange(s_count, s_count + len(loose))
     u_count = s_count + len(loose)
     src, dst = unit[view.edges[0]], unit[view.edges[1]]
@@ -313,7 +297,8 @@ def _assign_parts(view: GraphView, kept: list[list[int]], is_input: list[bool]) 
         order.append(u)
         step = level[u] + (u < s_count)
         for v in succ[u]:
-            level[v] = max(level[v], step)
+            if step > level[v]:
+                level[v] = step
             indegree[v] -= 1
             if indegree[v] == 0:
                 queue.append(v)
@@ -337,13 +322,11 @@ def _build(
     seg_level: list[int],
     outputs_wanted: list[tuple[int, int]],
     why_left: dict[int, str],
-    is_input: list[bool],
+    is_input: np.ndarray,
 ) -> Segmentation:
-    n, names, ops = len(view), view.names, view.ops
+    n, names, op_types = len(view), view.names, view.op_types
     s_count = len(seg_level)
-    topo = view.topo_array
-    topo_pos = np.empty(n, dtype=np.int64)
-    topo_pos[topo] = np.arange(n)
+    topo, topo_pos = view.topo_array, view.topo_position
     placed = topo[part_of[topo] >= 0]
     placed = placed[np.argsort(part_of[placed], kind="stable")]  # grouped by part, each in topological order
     parts, starts = np.unique(part_of[placed], return_index=True)
@@ -359,13 +342,11 @@ def _build(
     part_name = {p: f"seg_{k}" for k, p in enumerate(segment_parts)}
     part_name.update({p: f"tf_{k}" for k, p in enumerate(island_parts)})
 
-    op_names = sorted(set(ops))
-    op_code = np.fromiter(map({op: c for c, op in enumerate(op_names)}.__getitem__, ops), dtype=np.int64, count=n)
-    # Op codes follow the op names' order, so each part's counts come out sorted by op name.
-    pairs, counts = np.unique(part_of[placed] * len(op_names) + op_code[placed], return_counts=True)
-    hist_ops = [op_names[c] for c in (pairs % len(op_names)).tolist()]
+    # Op codes follow the op types' sorted order, so each part's counts come out sorted by op type.
+    pairs, counts = np.unique(part_of[placed] * len(op_types) + view.op_codes[placed], return_counts=True)
+    hist_ops = [op_types[c] for c in (pairs % len(op_types)).tolist()]
     hist_counts = counts.tolist()
-    hist_bounds = [*np.unique(pairs // len(op_names), return_index=True)[1].tolist(), len(pairs)]
+    hist_bounds = [*np.unique(pairs // len(op_types), return_index=True)[1].tolist(), len(pairs)]
     histogram = {
         p: dict(zip(hist_ops[a:b], hist_counts[a:b])) for p, a, b in zip(parts.tolist(), hist_bounds, hist_bounds[1:])
     }
@@ -392,21 +373,22 @@ def _build(
         part_obj = kind(part_name[part], nodes, enters.get(part, ()), leaves.get(part, ()), histogram[part])
         (segments if part < s_count else islands).append(part_obj)
 
-    left: Counter[tuple[str, str]] = Counter()
-    for i in np.flatnonzero(part_of >= s_count).tolist():
-        verdict = verdicts[i]
-        reason = why_left.get(i) if verdict.supported else verdict.reason
-        left[(ops[i], reason or "unsupported")] += 1
+    in_islands = np.flatnonzero(part_of >= s_count).tolist()
+    reasons = [why_left.get(i) if verdicts[i].supported else verdicts[i].reason for i in in_islands]
+    island_ops = map(op_types.__getitem__, view.op_codes[in_islands].tolist())
+    left = Counter(zip(island_ops, [reason or "unsupported" for reason in reasons]))
     fallbacks = [Fallback(op, c, r) for (op, r), c in sorted(left.items(), key=lambda kv: (-kv[1], kv[0]))]
-    non_input = n - sum(is_input)
-    in_part = np.flatnonzero(part_of >= 0)
+    non_input = n - int(is_input.sum())
+    assignment: dict[str, str] = {}
+    for part_obj in (*segments, *islands):
+        assignment.update(dict.fromkeys(part_obj.nodes, part_obj.name))
     return Segmentation(
         segments=tuple(segments),
         islands=tuple(islands),
-        graph_inputs=tuple(names[i] for i in view.topo_order if is_input[i]),
+        graph_inputs=tuple(map(names.__getitem__, topo[is_input[topo]].tolist())),
         parts_in_order=tuple(part_name[p] for p in ordered),
-        assignment=dict(zip(map(names.__getitem__, in_part.tolist()), map(part_name.get, part_of[in_part].tolist()))),
+        assignment=assignment,
         support=dict(support),
         fallbacks=fallbacks,
-        coverage=int(np.count_nonzero(part_of[in_part] < s_count)) / non_input if non_input else 0.0,
+        coverage=int(np.count_nonzero((part_of >= 0) & (part_of < s_count))) / non_input if non_input else 0.0,
     )
