@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
 from tftrt_kit.segment.graph import GraphView
 
 
-def contract(view: GraphView, candidate: Sequence[bool]) -> list[int]:
+def contract(view: GraphView, candidate: Sequence[bool]) -> np.ndarray:
     """Cluster candidate nodes the way TF-TRT's segmenter does, without forming a cycle.
 
     Nodes are visited in reverse topological order. TF-TRT merges the visited node's
@@ -34,7 +36,7 @@ def contract(view: GraphView, candidate: Sequence[bool]) -> list[int]:
         candidate: Per node id, whether it may join a cluster.
 
     Returns:
-        Per node id, the id of a member of its cluster (the same for all members).
+        Per node id, the id of a member of its cluster (the same for all members), as an array.
     """
     n = len(view)
     parent = list(range(n))
@@ -127,8 +129,9 @@ def contract(view: GraphView, candidate: Sequence[bool]) -> list[int]:
             new_height = max([height[s] for s in merged])
         parent[v] = keep
         rest = targets.difference(merged) if len(merged) < len(targets) else ()
-        if rest:
-            new_height = max(new_height, 1 + max([height[t] for t in rest]))
+        for t in rest:
+            if height[t] >= new_height:
+                new_height = height[t] + 1
         keep_out, keep_in, moved_preds = out[keep], inn[keep], []
         for t in rest:
             keep_out.add(t)
@@ -154,4 +157,9 @@ def contract(view: GraphView, candidate: Sequence[bool]) -> list[int]:
             height[keep] = new_height
         elif moved_preds:
             raise_heights(moved_preds, new_height)
-    return [i if parent[i] == i else find(i) for i in range(n)]
+    root = np.array(parent, dtype=np.int64)
+    while True:  # pointer jumping: each pass halves every remaining path to a root
+        up = root[root]
+        if np.array_equal(up, root):
+            return root
+        root = up

@@ -152,20 +152,29 @@ def _check_options(minimum_segment_size: int, maximum_segments: int | None) -> N
         )
 
 
-def _tensors_by_part(
-    view: GraphView, topo_pos: np.ndarray, part: np.ndarray, src: np.ndarray, k: np.ndarray
-) -> dict[int, tuple[str, ...]]:
+def _tensors_by_part(topo_pos: np.ndarray, part: np.ndarray, src: np.ndarray, k: np.ndarray, name_of: Any) -> dict[int, tuple[str, ...]]:
     """Per part, the names of its distinct ``(src, k)`` tensors, ordered by producer (topologically), then index."""
     order = np.lexsort((k, topo_pos[src], part))
     part, src, k = part[order], src[order], k[order]
     new = np.ones(len(part), dtype=bool)
     new[1:] = (part[1:] != part[:-1]) | (src[1:] != src[:-1]) | (k[1:] != k[:-1])
     part, src, k = part[new], src[new], k[new]
-    names = view.names
-    tensors = [f"{names[s]}:{i}" for s, i in zip(src.tolist(), k.tolist())]
+    tensors = name_of(src, k)
     ids, starts = np.unique(part, return_index=True)
     bounds = [*starts.tolist(), len(part)]
     return {p: tuple(tensors[a:b]) for p, a, b in zip(ids.tolist(), bounds, bounds[1:])}
+
+
+def _tensor_namer(names: tuple[str, ...], src: np.ndarray, k: np.ndarray) -> Any:
+    """A function naming ``(src, k)`` arrays of tensors among ``src, k``; each distinct name is built once."""
+    stride = int(k.max()) + 1 if len(k) else 1
+    codes = np.unique(src * stride + k)
+    built = [f"{names[c // stride]}:{c % stride}" for c in codes.tolist()]
+
+    def name_of(s: np.ndarray, i: np.ndarray) -> list[str]:
+        return list(map(built.__getitem__, np.searchsorted(codes, s * stride + i).tolist()))
+
+    return name_of
 
 
 def segment(
@@ -222,7 +231,7 @@ def _segment(
             raise SegmentationError(f"Expected output tensors of nodes in the graph. Received: output_tensor={tensor!r}")
         wanted.append((view.index[ref.node], ref.index))
 
-    root = np.array(contract(view, candidate), dtype=np.int64)
+    root = contract(view, candidate)
     topo = view.topo_array
     in_topo = topo[np.array(candidate, dtype=bool)[topo]]
     order = np.argsort(root[in_topo], kind="stable")
@@ -356,14 +365,10 @@ def _build(
     crossing = src_part != dst_part
     src, k = src[crossing], k[crossing]
     wanted = np.array(outputs_wanted, dtype=np.int64).reshape(-1, 2)
-    enters = _tensors_by_part(view, topo_pos, dst_part[crossing], src, k)
-    leaves = _tensors_by_part(
-        view,
-        topo_pos,
-        np.concatenate((src_part[crossing], part_of[wanted[:, 0]])),
-        np.concatenate((src, wanted[:, 0])),
-        np.concatenate((k, wanted[:, 1])),
-    )
+    out_src, out_k = np.concatenate((src, wanted[:, 0])), np.concatenate((k, wanted[:, 1]))
+    name_of = _tensor_namer(names, out_src, out_k)
+    enters = _tensors_by_part(topo_pos, dst_part[crossing], src, k, name_of)
+    leaves = _tensors_by_part(topo_pos, np.concatenate((src_part[crossing], part_of[wanted[:, 0]])), out_src, out_k, name_of)
     member_names = list(map(names.__getitem__, placed.tolist()))
     segments: list[Segment] = []
     islands: list[Island] = []
