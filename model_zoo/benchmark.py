@@ -162,8 +162,11 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
 
 
 def write_results(rows: list[dict[str, Any]], out: Path) -> None:
-    """Write results.csv (every field), results.md (summary columns) and results.png."""
+    """Write results.csv (every field), results.md (summary columns) and results.png, rows in registry order."""
     from tftrt_kit.artifact import write_text_atomic
+
+    rank = {name: i for i, name in enumerate(ZOO)}
+    rows = sorted(rows, key=lambda r: (rank.get(r["model"], len(rank)), r["precision"]))  # stable: routes keep their order
     fields = sorted({k for row in rows for k in row}, key=lambda k: (SUMMARY_COLUMNS + ["machine", "date"] + [k]).index(k))
     tmp = out / ".results.csv.tmp"
     with tmp.open("w", newline="") as handle:

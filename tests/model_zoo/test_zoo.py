@@ -64,8 +64,20 @@ def test_a_failing_model_is_a_row_and_the_run_goes_on(tmp_path, monkeypatch):
     monkeypatch.setattr(benchmark, "run_isolated", explode)
     assert benchmark.main(["--models", "DigitsCNN,TransformerEncoder", "--out", str(tmp_path)]) == 1
     rows = list(csv.DictReader((tmp_path / "results.csv").open()))
-    assert [(r["model"], r["status"]) for r in rows] == [("DigitsCNN", "failed"), ("TransformerEncoder", "failed")]
+    assert [(r["model"], r["status"]) for r in rows] == [("TransformerEncoder", "failed"), ("DigitsCNN", "failed")]  # registry order
     assert "RuntimeError: DigitsCNN broke" in (tmp_path / "results.md").read_text()
+
+
+def test_resumed_rows_are_written_in_registry_order(tmp_path, monkeypatch):
+    def fail(name, precision, *args, **kwargs):
+        raise RuntimeError(f"{name} broke")
+
+    monkeypatch.setattr(benchmark, "run_isolated", fail)
+    benchmark.main(["--models", "DigitsCNN", "--out", str(tmp_path)])
+    benchmark.main(["--models", "ResNet50,DigitsCNN", "--out", str(tmp_path), "--resume"])
+    rows = list(csv.DictReader((tmp_path / "results.csv").open()))
+    assert [r["model"] for r in rows] == ["ResNet50", "DigitsCNN"]
+    assert list(ZOO).index("ResNet50") < list(ZOO).index("DigitsCNN")
 
 
 @pytest.mark.slow

@@ -297,3 +297,15 @@ def test_segment_manifest_paths_are_checked_inside_its_assets(tmp_path):
     (assets / MANIFEST).write_text(json.dumps({**manifest, "parts": [{**part, "kind": "cluster"}]}))
     with pytest.raises(ArtifactError, match="'parts'"):
         read_manifest(tmp_path / "segment")
+
+
+def test_artifact_directory_and_atomic_files_take_the_umask_not_private_modes(tmp_path):
+    old_mask = os.umask(0o027)
+    try:
+        with atomic_directory(tmp_path / "artifact") as staging:
+            (staging / "model.onnx").write_bytes(b"x")
+        write_text_atomic(tmp_path / "artifact" / MANIFEST, "{}")
+    finally:
+        os.umask(old_mask)
+    assert (tmp_path / "artifact").stat().st_mode & 0o777 == 0o750
+    assert (tmp_path / "artifact" / MANIFEST).stat().st_mode & 0o777 == 0o640
