@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import gc
 import platform
 import time
 import tempfile
@@ -13,6 +12,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from tftrt_kit._memory import collect_if_large
 from tftrt_kit.errors import ConfigError, TftrtKitError
 from tftrt_kit.report import Report, RouteResult, SourceSummary, Tolerances
 from tftrt_kit.routes import RouteContext, load_routes
@@ -123,9 +123,7 @@ def convert(
         for name in routes:
             route = registry[name](options[name]) if name in options else registry[name]()
             results[name] = _run_route(route, loaded, context, (sample_data, sample_origin), bench, tolerances, bar)
-            # A route's TF graphs, ONNX copies and loaded artifact are held by reference
-            # cycles; freeing them now keeps a large model (VGG16) within memory for the next.
-            gc.collect()
+            collect_if_large(loaded.graph_def)  # the route's dropped copies, before the next route makes its own
     return Report(
         source=summary,
         routes=results,
@@ -218,7 +216,7 @@ def _run_route(
         check_output_dir(context.output_dir / name, overwrite=context.overwrite)
         bar.set_description(f"{name}: convert")
         result = route(source, context)
-        gc.collect()
+        collect_if_large(source.graph_def)
         bar.update()
         model = load(result.artifact_dir)
         for segment in result.segments:

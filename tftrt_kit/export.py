@@ -16,6 +16,7 @@ import logging
 import time
 from typing import Any, Sequence
 
+from tftrt_kit._memory import is_large
 from tftrt_kit.errors import ExportError, UnsupportedOpError
 from tftrt_kit.export_handlers import EXTRA_TF_HANDLERS
 
@@ -116,7 +117,7 @@ def _collect_first(factory: Any) -> Any:
 
     tf2onnx deep-copies the graph, weights included, before each optimizer, and the
     copy it drops is held by reference cycles until the cyclic collector runs: without
-    this, VGG16's 553 MB of weights piled up to more than 20 GiB.
+    this, VGG16's 553 MB of weights piled up past 24 GiB (the process was killed).
     """
 
     def collected_then_made() -> Any:
@@ -155,7 +156,8 @@ def _tf2onnx(graph_def, inputs, outputs, options, renames, name):
                     tensors_to_rename=renames,
                     custom_op_handlers=dict(EXTRA_TF_HANDLERS),
                 )
-            optimizers = {key: _collect_first(factory) for key, factory in optimizers.items()}
+            if is_large(graph_def):
+                optimizers = {key: _collect_first(factory) for key, factory in optimizers.items()}
             graph = optimizer.optimize_graph(graph, catch_errors=True, optimizers=optimizers)
             return graph.make_model(f"converted from {name} by tftrt_kit")
     except Exception as err:
