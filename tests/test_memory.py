@@ -18,3 +18,14 @@ def _graph_with_weights(nbytes: int) -> graph_pb2.GraphDef:
 def test_only_a_graph_above_the_threshold_is_large():
     assert not is_large(_graph_with_weights(1 << 20))
     assert is_large(_graph_with_weights(LARGE_GRAPH_BYTES + 1))
+
+
+def test_a_source_sizes_its_graph_once(monkeypatch):
+    import tftrt_kit.source as source_module
+    from tftrt_kit.source import Source
+
+    calls = []
+    monkeypatch.setattr(source_module, "is_large", lambda graph_def: calls.append(graph_def) or False)
+    source = Source("test", None, "serving_default", ("serving_default",), (), (), _graph_with_weights(16), (), ())
+    assert source.large_graph is False and source.large_graph is False
+    assert len(calls) == 1

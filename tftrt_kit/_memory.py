@@ -16,11 +16,16 @@ LARGE_GRAPH_BYTES = 64 * 2**20
 
 
 def is_large(graph_def: Any) -> bool:
-    """Whether ``graph_def`` (a ``GraphDef``) is large enough to collect its dropped copies eagerly."""
+    """Whether ``graph_def`` (a ``GraphDef``) is large enough to collect its dropped copies eagerly.
+
+    Costly on a large graph: protobuf's upb backend serializes the whole message to
+    size it (about 1 s and a transient copy for VGG16), so ask once per graph
+    (:attr:`tftrt_kit.source.Source.large_graph` caches the answer).
+    """
     return graph_def.ByteSize() > LARGE_GRAPH_BYTES
 
 
-def collect_if_large(graph_def: Any) -> None:
-    """Run the cyclic garbage collector when ``graph_def`` is large (see :func:`is_large`)."""
-    if is_large(graph_def):
+def collect_if_large(source: Any) -> None:
+    """Run the cyclic garbage collector when ``source``'s graph is large (``source.large_graph``)."""
+    if source.large_graph:
         gc.collect()

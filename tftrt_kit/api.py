@@ -123,7 +123,7 @@ def convert(
         for name in routes:
             route = registry[name](options[name]) if name in options else registry[name]()
             results[name] = _run_route(route, loaded, context, (sample_data, sample_origin), bench, tolerances, bar)
-            collect_if_large(loaded.graph_def)  # the route's dropped copies, before the next route makes its own
+            collect_if_large(loaded)  # the route's dropped copies, before the next route makes its own
     return Report(
         source=summary,
         routes=results,
@@ -216,7 +216,7 @@ def _run_route(
         check_output_dir(context.output_dir / name, overwrite=context.overwrite)
         bar.set_description(f"{name}: convert")
         result = route(source, context)
-        collect_if_large(source.graph_def)
+        collect_if_large(source)
         bar.update()
         model = load(result.artifact_dir)
         for segment in result.segments:

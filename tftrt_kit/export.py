@@ -16,7 +16,6 @@ import logging
 import time
 from typing import Any, Sequence
 
-from tftrt_kit._memory import is_large
 from tftrt_kit.errors import ExportError, UnsupportedOpError
 from tftrt_kit.export_handlers import EXTRA_TF_HANDLERS
 
@@ -70,6 +69,7 @@ def export_source(source: Any, options: ExportOptions = ExportOptions()) -> Any:
         options,
         renames=renames,
         name=source.signature_key,
+        large_graph=source.large_graph,
     )
 
 
@@ -81,6 +81,7 @@ def export_graph(
     *,
     renames: dict[str, str] | None = None,
     name: str = "tftrt_kit",
+    large_graph: bool = False,
 ) -> Any:
     """Export the part of a frozen GraphDef between ``input_tensors`` and ``output_tensors``.
 
@@ -94,6 +95,8 @@ def export_graph(
         options: Export options.
         renames: Optional tensor name -> ONNX name mapping for inputs and outputs.
         name: Graph name written in the ONNX model.
+        large_graph: Collect tf2onnx's dropped copies of the graph between its optimizers
+            (``Source.large_graph``; a small graph pays more time than it saves).
 
     Returns:
         A checked ``onnx.ModelProto``.
@@ -103,7 +106,7 @@ def export_graph(
         ExportError: tf2onnx failed, or the model fails ``onnx.checker``.
     """
     started = time.perf_counter()
-    model = _tf2onnx(graph_def, list(input_tensors), list(output_tensors), options, renames or {}, name)
+    model = _tf2onnx(graph_def, list(input_tensors), list(output_tensors), options, renames or {}, name, large_graph)
     if options.fold_constants:
         model = _fold_constants(model, options.keep_qdq)
     check_onnx(model, [renames.get(t, t) if renames else t for t in input_tensors],
@@ -127,7 +130,7 @@ def _collect_first(factory: Any) -> Any:
     return collected_then_made
 
 
-def _tf2onnx(graph_def, inputs, outputs, options, renames, name):
+def _tf2onnx(graph_def, inputs, outputs, options, renames, name, large_graph):
     import tensorflow as tf
     from tf2onnx import optimizer, tf_loader
     from tf2onnx.tfonnx import process_tf_graph
@@ -156,7 +159,7 @@ def _tf2onnx(graph_def, inputs, outputs, options, renames, name):
                     tensors_to_rename=renames,
                     custom_op_handlers=dict(EXTRA_TF_HANDLERS),
                 )
-            if is_large(graph_def):
+            if large_graph:
                 optimizers = {key: _collect_first(factory) for key, factory in optimizers.items()}
             graph = optimizer.optimize_graph(graph, catch_errors=True, optimizers=optimizers)
             return graph.make_model(f"converted from {name} by tftrt_kit")

@@ -10,11 +10,13 @@ fetch it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from tftrt_kit._memory import is_large
 from tftrt_kit.errors import SourceError
 
 DEFAULT_SIGNATURE = "serving_default"
@@ -87,6 +89,11 @@ class Source:
             f"Source({self.description!r}, signature={self.signature_key!r}, "
             f"inputs=[{ins}], outputs=[{outs}], nodes={len(self.graph_def.node)})"
         )
+
+    @functools.cached_property
+    def large_graph(self) -> bool:
+        """Whether the frozen graph is large enough for its dropped copies to be collected eagerly (asked once)."""
+        return is_large(self.graph_def)
 
     @property
     def signature(self) -> Any:

@@ -141,7 +141,9 @@ class SegmentRoute:
             for seg in segmentation.segments:
                 nodes = set(seg.nodes)
                 try:
-                    model = export_graph(source.graph_def, seg.inputs, seg.outputs, self.options.export, name=seg.name)
+                    model = export_graph(
+                        source.graph_def, seg.inputs, seg.outputs, self.options.export, name=seg.name, large_graph=source.large_graph
+                    )
                 except UnsupportedOpError as err:
                     for op, onnx_node in err.ops:
                         tf_node = _tf_node(onnx_node, nodes)

@@ -220,10 +220,7 @@ class GraphView:
         control_codes = [src * n + dst for src, of_src in control_consumers.items() for dst in of_src]
         codes = np.union1d(self.data_edges[0] * n + self.data_edges[2], np.array(control_codes, dtype=np.int64))
         self.edges = (codes // n, codes % n)
-        successors = self.edges[1].tolist()
-        self.successor_ids: tuple[tuple[int, ...], ...] = tuple(
-            [tuple(successors[a:b]) for a, b in group_spans(self.edges[0], n)]
-        )
+        self.successor_ids: tuple[tuple[int, ...], ...] = group_by_id(self.edges[1].tolist(), self.edges[0], n)
         consumers_by_control: list[tuple[int, ...]] = [()] * n
         for src, dsts_of_src in control_consumers.items():
             consumers_by_control[src] = tuple(dsts_of_src)
@@ -251,8 +248,7 @@ class GraphView:
         """Per node, ids of nodes reading one of its outputs (deduplicated, sorted)."""
         n = len(self)
         codes = np.unique(self.data_edges[0] * n + self.data_edges[2])
-        consumers = (codes % n).tolist()
-        return tuple([tuple(consumers[a:b]) for a, b in group_spans(codes // n, n)])
+        return group_by_id((codes % n).tolist(), codes // n, n)
 
     @functools.cached_property
     def data_inputs(self) -> tuple[tuple[tuple[int, int], ...], ...]:
@@ -261,8 +257,7 @@ class GraphView:
         Built on first use: the segmenter itself reads :attr:`data_edges`.
         """
         src, k, dst = self.data_edges
-        pairs = list(zip(src.tolist(), k.tolist()))
-        return tuple([tuple(pairs[a:b]) for a, b in group_spans(dst, len(self))])
+        return group_by_id(list(zip(src.tolist(), k.tolist())), dst, len(self))
 
     def _kahn(self, indegree: list[int]) -> tuple[int, ...]:
         n, successor_ids = len(self.names), self.successor_ids
@@ -330,6 +325,13 @@ class GraphView:
         return [self.index[name] for name in names]
 
 
-def group_spans(sorted_ids: np.ndarray, n: int) -> list[tuple[int, int]]:
-    """``(start, end)`` of the run of each id of ``0..n-1`` in ``sorted_ids`` (empty if absent)."""
-    return list(pairwise(np.concatenate(([0], np.cumsum(np.bincount(sorted_ids, minlength=n)))).tolist()))
+def group_by_id(values: list[Any], sorted_ids: np.ndarray, n: int) -> tuple[tuple[Any, ...], ...]:
+    """``values`` split into one tuple per id of ``0..n-1`` (empty for an absent id).
+
+    Args:
+        values: Values grouped by id already.
+        sorted_ids: The id of each value, ascending.
+        n: Number of ids.
+    """
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(sorted_ids, minlength=n)))).tolist()
+    return tuple([tuple(values[a:b]) for a, b in pairwise(bounds)])

@@ -42,7 +42,7 @@ import numpy as np
 
 from tftrt_kit.errors import SegmentationError
 from tftrt_kit.segment.contract import contract
-from tftrt_kit.segment.graph import GraphView, canonical_tensor_name, gc_paused, group_spans, parse_tensor_name
+from tftrt_kit.segment.graph import GraphView, canonical_tensor_name, gc_paused, group_by_id, parse_tensor_name
 from tftrt_kit.segment.support import Support
 
 #: Ops that do no work of their own: they do not count towards minimum_segment_size.
@@ -223,7 +223,8 @@ def _segment(
             raise SegmentationError(f"Expected a Support verdict for every node. Received none for: {missing[:5]}")
     is_input = view.op_mask(GRAPH_INPUT_OPS)
     supported = np.fromiter(map(_SUPPORTED, verdicts), dtype=bool, count=len(verdicts))
-    candidate = (supported & ~is_input).tolist()
+    candidate_mask = supported & ~is_input
+    candidate = candidate_mask.tolist()
     wanted: list[tuple[int, int]] = []
     for tensor in output_tensors:
         ref = parse_tensor_name(canonical_tensor_name(tensor))
@@ -233,7 +234,7 @@ def _segment(
 
     root = contract(view, candidate)
     topo = view.topo_array
-    in_topo = topo[np.array(candidate, dtype=bool)[topo]]
+    in_topo = topo[candidate_mask[topo]]
     order = np.argsort(root[in_topo], kind="stable")
     by_cluster = in_topo[order]  # grouped by cluster, each in topological order
     starts = np.unique(root[by_cluster], return_index=True)[1]
@@ -295,7 +296,7 @@ def _assign_parts(view: GraphView, kept: list[list[int]], is_input: np.ndarray) 
     crossing = (src >= 0) & (dst >= 0) & (src != dst)
     codes = np.unique(src[crossing] * u_count + dst[crossing])
     targets = (codes % u_count).tolist()
-    succ = [targets[a:b] for a, b in group_spans(codes // u_count, u_count)]
+    succ = group_by_id(targets, codes // u_count, u_count)
     indegree = np.bincount(codes % u_count, minlength=u_count).tolist()
     # Longest path counting segments: level[q] = max(level[p] + is_segment(p)) over edges p -> q.
     level = [0] * u_count
