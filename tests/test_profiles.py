@@ -1,0 +1,147 @@
+"""Optimization profiles from shapes=, sample_data, the CLI flags and TF-TRT's strategies."""
+
+import numpy as np
+import pytest
+
+from tftrt_kit.errors import ConfigError
+from tftrt_kit.profiles import (
+    ProfilePlan,
+    fits,
+    format_profile,
+    parse_shape_flags,
+    resolve_profiles,
+    strategy_profiles,
+)
+from tftrt_kit.source import TensorSpec
+
+IDS = TensorSpec("ids", "int32", (None, None))
+MASK = TensorSpec("mask", "int32", (None, None))
+IMAGE = TensorSpec("image", "float32", (None, None, None, 3))
+RANGE = {"min": (1, 8), "opt": (8, 128), "max": (32, 512)}
+
+
+def test_user_shapes_become_one_profile_over_every_input():
+    plan = resolve_profiles([IDS, MASK], {"ids": RANGE, "mask": RANGE})
+    assert plan.buildable and plan.origin == "shapes="
+    assert plan.profiles == ({"ids": ((1, 8), (8, 128), (32, 512)), "mask": ((1, 8), (8, 128), (32, 512))},)
+    assert plan.opt_shapes() == {"ids": (8, 128), "mask": (8, 128)}
+
+
+def test_a_list_gives_several_profiles_and_a_single_shape_is_fixed():
+    plan = resolve_profiles([IMAGE], [{"image": (1, 224, 224, 3)}, {"image": {"min": (1, 64, 64, 3), "opt": (4, 96, 96, 3), "max": (8, 128, 128, 3)}}])
+    assert plan.profiles[0]["image"] == ((1, 224, 224, 3),) * 3
+    assert plan.profiles[1]["image"][2] == (8, 128, 128, 3)
+
+
+def test_only_a_dynamic_batch_defaults_to_1_8_32():
+    plan = resolve_profiles([TensorSpec("x", "float32", (None, 5))])
+    assert plan.origin == "default" and plan.profiles == ({"x": ((1, 5), (8, 5), (32, 5))},)
+
+
+def test_static_model_has_no_profile():
+    plan = resolve_profiles([TensorSpec("x", "float32", (2, 5))])
+    assert plan.profiles == () and plan.buildable and plan.no_plan_reason is None
+
+
+def test_sample_data_sizes_the_other_dynamic_dims_and_widens_the_batch():
+    plan = resolve_profiles([IMAGE], sample_data={"image": np.zeros((40, 32, 48, 3), np.float32)})
+    assert plan.origin == "sample_data"
+    assert plan.profiles[0]["image"] == ((1, 32, 48, 3), (8, 32, 48, 3), (40, 32, 48, 3))
+
+
+def test_an_unnamed_input_follows_the_named_inputs_batch():
+    plan = resolve_profiles([IDS, TensorSpec("scale", "float32", (None, 1))], {"ids": RANGE})
+    assert plan.profiles[0]["scale"] == ((1, 1), (8, 1), (32, 1))
+
+
+def test_a_dynamic_dim_without_a_size_means_no_plan_and_says_how_to_fix_it():
+    plan = resolve_profiles([IDS, MASK], {"ids": RANGE})
+    assert not plan.buildable and plan.profiles == ()
+    assert plan.missing == ("input 'mask' dim 1",)
+    assert plan.no_plan_reason.startswith("no plan: pass shapes=")
+    assert "'mask': {'min': (1, ?)" in plan.no_plan_reason and "'ids': {'min': (1, 8)" in plan.no_plan_reason
+
+
+@pytest.mark.parametrize(
+    "shapes, fragment",
+    [
+        ({"idz": (1, 2)}, "unknown input(s) ['idz']"),
+        ({"ids": (1, 2, 3)}, "shapes['ids'] min shape of rank 2"),
+        ({"ids": {"min": (2, 2), "opt": (1, 2), "max": (3, 3)}}, "min <= opt <= max"),
+        ({"ids": {"min": (1, 2)}}, '"min", "opt" and "max"'),
+        ({"ids": (0, 2)}, "positive ints"),
+        ({"ids": (1.5, 2)}, "positive ints"),
+        ("ids:1x8", "Received: shapes of type str"),
+        ([], "non-empty list"),
+    ],
+)
+def test_bad_shapes_name_the_input(shapes, fragment):
+    with pytest.raises(ConfigError, match=None) as err:
+        resolve_profiles([IDS, MASK], shapes)
+    assert fragment in str(err.value)
+
+
+def test_a_static_dim_cannot_be_resized():
+    with pytest.raises(ConfigError, match=r"static dims of input shape \[None, None, None, 3\].*dim 3"):
+        resolve_profiles([IMAGE], {"image": (1, 8, 8, 4)})
+
+
+def test_plan_round_trips_through_json():
+    plan = resolve_profiles([IDS, MASK], [{"ids": RANGE, "mask": RANGE}, {"ids": (1, 4), "mask": (1, 4)}])
+    assert ProfilePlan.from_dict(plan.to_dict()) == plan
+    missing = resolve_profiles([IDS])
+    assert ProfilePlan.from_dict(missing.to_dict()) == missing
+
+
+def test_fits_and_format():
+    profile = resolve_profiles([IDS], {"ids": RANGE}).profiles[0]
+    assert fits(profile, {"ids": (8, 128)}) and fits(profile, {"ids": (32, 512)})
+    assert not fits(profile, {"ids": (33, 128)}) and not fits(profile, {"ids": (8, 7)}) and not fits(profile, {"ids": (8,)})
+    assert format_profile(profile) == "ids: 1x8 / 8x128 / 32x512"
+
+
+def test_cli_flags_as_trtexec_spells_them():
+    shapes = parse_shape_flags("ids:1x8,serving_default_x:0:1x3", "ids:8x128,serving_default_x:0:2x3", "ids:32x512,serving_default_x:0:4x3")
+    assert shapes == {"ids": RANGE, "serving_default_x:0": {"min": (1, 3), "opt": (2, 3), "max": (4, 3)}}
+    assert parse_shape_flags(None, None, None) is None
+    with pytest.raises(ConfigError, match="missing from --opt-shapes, --max-shapes"):
+        parse_shape_flags("ids:1x8", None, None)
+    with pytest.raises(ConfigError, match="'ids:1xa'"):
+        parse_shape_flags("ids:1xa", "ids:1x1", "ids:1x1")
+
+
+# TF-TRT's DynamicInputShapes test feeds these shapes, in this order, to build().
+SEEN = [{"x": s} for s in [(1, 5, 5, 1), (10, 5, 5, 1), (3, 5, 5, 1), (1, 5, 5, 1), (1, 3, 1, 1), (2, 9, 9, 1)]]
+
+
+def test_range_is_one_profile_from_the_elementwise_min_to_max_with_opt_max():
+    assert strategy_profiles(SEEN, "Range") == [{"x": ((1, 3, 1, 1), (10, 9, 9, 1), (10, 9, 9, 1))}]
+
+
+def test_optimal_is_one_fixed_profile_per_distinct_shape_in_order():
+    profiles = strategy_profiles(SEEN, "optimal")
+    assert [p["x"][0] for p in profiles] == [(1, 5, 5, 1), (10, 5, 5, 1), (3, 5, 5, 1), (1, 3, 1, 1), (2, 9, 9, 1)]
+    assert all(p["x"][0] == p["x"][1] == p["x"][2] for p in profiles)
+
+
+def test_range_optimal_is_optimal_then_range():
+    profiles = strategy_profiles(SEEN, "Range+Optimal")
+    assert profiles[:-1] == strategy_profiles(SEEN, "Optimal") and profiles[-1:] == strategy_profiles(SEEN, "Range")
+
+
+def test_implicit_batch_compatible_sets_min_batch_1_per_shape():
+    profiles = strategy_profiles(SEEN, "ImplicitBatchModeCompatible")
+    assert profiles[1]["x"] == ((1, 5, 5, 1), (10, 5, 5, 1), (10, 5, 5, 1))
+    assert len(profiles) == 5
+
+
+def test_inputs_with_different_leading_sizes_keep_their_own_profile():
+    seen = [{"a": (2, 3), "b": (5, 3)}, {"a": (4, 3), "b": (1, 3)}]
+    assert strategy_profiles(seen, "Range") == [{"a": ((2, 3), (4, 3), (4, 3)), "b": ((1, 3), (5, 3), (5, 3))}]
+
+
+def test_strategy_errors():
+    with pytest.raises(ConfigError, match="dynamic_shape_profile_strategy"):
+        strategy_profiles(SEEN, "Widest")
+    with pytest.raises(ConfigError, match="input 'x' differs"):
+        strategy_profiles([{"x": (1, 2)}, {"x": (1, 2, 3)}], "Range")

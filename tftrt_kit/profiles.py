@@ -1,0 +1,385 @@
+"""Optimization profiles: the min/opt/max shape of every input TensorRT builds a plan for.
+
+TensorRT needs, for each dynamic dimension of each input, the smallest, the most
+frequent and the largest size the plan will see (``trtexec --minShapes/--optShapes/
+--maxShapes``); a plan may hold several such profiles and each call runs in one that
+fits it. This module turns what a user gives (``convert(shapes=...)``, the CLI flags,
+``sample_data``) into profiles, checks them against the model's input specs, and
+says which dynamic dimension is left without a size (no plan is built then, and
+the report says so).
+
+A profile is a plain dict ``{input name: (min_shape, opt_shape, max_shape)}`` of
+int tuples: the builder's interface. Pure data and numpy-free: nothing heavy is
+imported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Iterable, Mapping, Sequence
+
+from tftrt_kit.errors import ConfigError
+
+Shape = tuple[int, ...]
+#: ``{input name: (min_shape, opt_shape, max_shape)}``.
+Profile = dict[str, tuple[Shape, Shape, Shape]]
+
+#: Batch sizes (min, opt, max) of a dynamic leading dimension nobody gave a size for.
+DEFAULT_BATCH: tuple[int, int, int] = (1, 8, 32)
+
+_KEYS = ("min", "opt", "max")
+
+
+@dataclasses.dataclass(frozen=True)
+class ProfilePlan:
+    """The profiles plans are built with, where they came from, and what is missing.
+
+    Attributes:
+        profiles: Optimization profiles over every input (empty when no input has a
+            dynamic dimension, or when a dimension has no size: see ``missing``).
+        origin: Where the sizes came from: ``"shapes="``, ``"default"`` (batch
+            1/8/32), ``"sample_data"`` or ``"static"``.
+        missing: Each dynamic dimension with no size, as ``"input 'ids' dim 1"``;
+            no plan can be built while one is missing.
+        example: A ``shapes=`` value the user could pass to fill ``missing``.
+    """
+
+    profiles: tuple[Profile, ...] = ()
+    origin: str = "static"
+    missing: tuple[str, ...] = ()
+    example: str | None = None
+
+    @property
+    def buildable(self) -> bool:
+        """Whether every dynamic dimension has a size (a plan can be built)."""
+        return not self.missing
+
+    @property
+    def no_plan_reason(self) -> str | None:
+        """Why no plan is built (``"no plan: pass shapes=..."``), or None when one can be."""
+        if not self.missing:
+            return None
+        return (
+            f"no plan: pass shapes={self.example} (or --min-shapes/--opt-shapes/--max-shapes): "
+            f"TensorRT needs min/opt/max sizes for {', '.join(self.missing)}"
+        )
+
+    def opt_shapes(self) -> dict[str, Shape]:
+        """The opt shape of every input in the first profile (what evaluation runs at)."""
+        return {name: shapes[1] for name, shapes in self.profiles[0].items()} if self.profiles else {}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (profiles as ``{name: {"min": [...], "opt": [...], "max": [...]}}``)."""
+        return {
+            "profiles": profiles_to_json(self.profiles),
+            "origin": self.origin,
+            "missing": list(self.missing),
+            "example": self.example,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ProfilePlan":
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            profiles=tuple(profiles_from_json(data.get("profiles") or [])),
+            origin=str(data.get("origin", "static")),
+            missing=tuple(data.get("missing") or ()),
+            example=data.get("example"),
+        )
+
+
+def profiles_to_json(profiles: Iterable[Profile]) -> list[dict[str, dict[str, list[int]]]]:
+    """Profiles as JSON-ready dicts ``{name: {"min": [...], "opt": [...], "max": [...]}}``."""
+    return [{name: {key: list(shape) for key, shape in zip(_KEYS, shapes)} for name, shapes in p.items()} for p in profiles]
+
+
+def profiles_from_json(data: Iterable[Mapping[str, Any]]) -> list[Profile]:
+    """Inverse of :func:`profiles_to_json`."""
+    return [{name: tuple(tuple(int(d) for d in entry[key]) for key in _KEYS) for name, entry in p.items()} for p in data]
+
+
+def format_profile(profile: Profile) -> str:
+    """One line per profile, as trtexec spells shapes: ``ids: 1x8 / 8x128 / 32x512``."""
+    return "; ".join(f"{name}: {' / '.join(_dims(s) for s in shapes)}" for name, shapes in profile.items())
+
+
+def _dims(shape: Sequence[int]) -> str:
+    return "x".join(str(d) for d in shape) if len(shape) else "scalar"
+
+
+def fits(profile: Profile, shapes: Mapping[str, Sequence[int]]) -> bool:
+    """Whether every shape in ``shapes`` lies within ``profile`` (inputs it does not name are ignored)."""
+    for name, shape in shapes.items():
+        if name not in profile:
+            continue
+        low, _, high = profile[name]
+        if len(shape) != len(low) or any(not lo <= d <= hi for lo, d, hi in zip(low, shape, high)):
+            return False
+    return True
+
+
+def resolve_profiles(
+    specs: Sequence[Any],
+    shapes: Any = None,
+    sample_data: Mapping[str, Any] | None = None,
+    batch: tuple[int, int, int] = DEFAULT_BATCH,
+) -> ProfilePlan:
+    """The optimization profiles of a model with input ``specs``.
+
+    Each profile gives every input its min/opt/max shape. An input ``shapes`` does
+    not name takes its static dims, the profile's batch for a dynamic leading dim
+    (the batch the named inputs use, else ``batch``) and ``sample_data``'s size for
+    any other dynamic dim; a dim left without a size is reported in ``missing``.
+
+    Args:
+        specs: Input specs (``name``, ``dtype``, ``shape`` with None for dynamic).
+        shapes: ``{input: {"min": shape, "opt": shape, "max": shape}}`` (or a single
+            shape for min = opt = max), a list of such dicts (one profile each), or None.
+        sample_data: ``{input: array}``; sizes of dynamic non-batch dims, and the
+            batch's max is raised to hold its batch.
+        batch: Default ``(min, opt, max)`` of a dynamic leading dimension.
+
+    Returns:
+        The :class:`ProfilePlan`.
+
+    Raises:
+        ConfigError: ``shapes`` names an unknown input, gives a shape of the wrong
+            rank, contradicts a static dimension, is not ``min <= opt <= max``, or is
+            not built of positive ints; the message names the input.
+
+    Example:
+        >>> from tftrt_kit.source import TensorSpec
+        >>> plan = resolve_profiles([TensorSpec("ids", "int32", (None, None))],
+        ...                         {"ids": {"min": (1, 8), "opt": (8, 128), "max": (32, 512)}})
+        >>> plan.profiles[0]["ids"]
+        ((1, 8), (8, 128), (32, 512))
+    """
+    specs = list(specs)
+    dynamic = [s for s in specs if any(d is None for d in s.shape)]
+    given = _as_profiles(shapes)
+    if not dynamic and not given:
+        return ProfilePlan()
+    names = [s.name for s in specs]
+    profiles, missing = [], []
+    sample_shapes = {k: tuple(int(d) for d in getattr(v, "shape", ())) for k, v in (sample_data or {}).items()}
+    for index, user in enumerate(given or [{}]):
+        where = f"shapes[{index}]" if isinstance(shapes, (list, tuple)) else "shapes"
+        unknown = sorted(str(k) for k in user if k not in names)
+        if unknown:
+            raise ConfigError(f"Expected {where} to name inputs among {names}. Received: unknown input(s) {unknown}.")
+        parsed = {name: _parse_entry(spec, user[name], where) for spec in specs for name in [spec.name] if name in user}
+        profile_batch = _profile_batch(specs, parsed, batch, sample_shapes)
+        profile: Profile = {}
+        for spec in specs:
+            if spec.name in parsed:
+                profile[spec.name] = parsed[spec.name]
+                continue
+            entry, lacking = _default_entry(spec, profile_batch, sample_shapes.get(spec.name))
+            missing += [m for m in lacking if m not in missing]
+            profile[spec.name] = entry
+        profiles.append(profile)
+    if missing:
+        return ProfilePlan(origin=_origin(given, sample_data), missing=tuple(missing), example=_example(specs, profiles[0]))
+    return ProfilePlan(profiles=tuple(profiles), origin=_origin(given, sample_data))
+
+
+def _origin(given: list, sample_data: Mapping | None) -> str:
+    if given:
+        return "shapes="
+    return "sample_data" if sample_data else "default"
+
+
+def _as_profiles(shapes: Any) -> list[Mapping[str, Any]]:
+    if shapes is None:
+        return []
+    if isinstance(shapes, Mapping):
+        return [shapes]
+    if isinstance(shapes, (list, tuple)) and shapes and all(isinstance(p, Mapping) for p in shapes):
+        return list(shapes)
+    raise ConfigError(
+        'Expected shapes as {input: {"min": shape, "opt": shape, "max": shape}} or a non-empty list of such dicts. '
+        f"Received: shapes of type {type(shapes).__name__}."
+    )
+
+
+def _parse_entry(spec: Any, value: Any, where: str) -> tuple[Shape, Shape, Shape]:
+    label = f"{where}[{spec.name!r}]"
+    if isinstance(value, Mapping):
+        if sorted(value) != sorted(_KEYS):
+            raise ConfigError(f'Expected {label} with the keys "min", "opt" and "max". Received: keys {sorted(map(str, value))}.')
+        triple = tuple(_shape(value[key], f"{label}[{key!r}]") for key in _KEYS)
+    else:
+        fixed = _shape(value, label)
+        triple = (fixed, fixed, fixed)
+    for shape, key in zip(triple, _KEYS):
+        if len(shape) != len(spec.shape):
+            raise ConfigError(
+                f"Expected {label} {key} shape of rank {len(spec.shape)} (input shape {_spec_text(spec)}). Received: {list(shape)}."
+            )
+        clash = [i for i, (d, s) in enumerate(zip(shape, spec.shape)) if s is not None and d != s]
+        if clash:
+            raise ConfigError(
+                f"Expected {label} {key} shape to keep the static dims of input shape {_spec_text(spec)}. "
+                f"Received: {list(shape)} (dim {clash[0]})."
+            )
+    low, opt, high = triple
+    if any(not a <= b <= c for a, b, c in zip(low, opt, high)):
+        raise ConfigError(f"Expected {label} with min <= opt <= max in every dim. Received: min={list(low)}, opt={list(opt)}, max={list(high)}.")
+    return triple
+
+
+def _shape(value: Any, label: str) -> Shape:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ConfigError(f"Expected {label} as a sequence of positive ints. Received: {value!r}.")
+    dims = tuple(value)
+    if any(isinstance(d, bool) or not hasattr(d, "__index__") or int(d) < 1 for d in dims):
+        raise ConfigError(f"Expected {label} as a sequence of positive ints. Received: {list(dims)!r}.")
+    return tuple(int(d) for d in dims)
+
+
+def _spec_text(spec: Any) -> str:
+    return "[" + ", ".join("None" if d is None else str(d) for d in spec.shape) + "]"
+
+
+def _profile_batch(
+    specs: Sequence[Any], parsed: Mapping[str, tuple[Shape, Shape, Shape]], batch: tuple[int, int, int], samples: Mapping[str, Shape]
+) -> tuple[int, int, int]:
+    """The batch of a profile's unnamed inputs: a named dynamic-batch input's, else ``batch`` widened to the samples'."""
+    for spec in specs:
+        if spec.name in parsed and spec.shape and spec.shape[0] is None:
+            low, opt, high = parsed[spec.name]
+            return low[0], opt[0], high[0]
+    sizes = [shape[0] for spec in specs if spec.shape and spec.shape[0] is None for shape in [samples.get(spec.name)] if shape]
+    if not sizes:
+        return batch
+    return min(batch[0], *sizes), batch[1], max(batch[2], *sizes)
+
+
+def _default_entry(spec: Any, batch: tuple[int, int, int], sample: Shape | None) -> tuple[tuple[Shape, Shape, Shape], list[str]]:
+    triple: list[list[int]] = [[], [], []]
+    lacking = []
+    for index, dim in enumerate(spec.shape):
+        if dim is not None:
+            sizes = (dim, dim, dim)
+        elif index == 0:
+            sizes = batch
+        elif sample is not None and len(sample) == len(spec.shape):
+            sizes = (sample[index],) * 3
+        else:
+            lacking.append(f"input {spec.name!r} dim {index}")
+            sizes = (0, 0, 0)
+        for part, size in zip(triple, sizes):
+            part.append(size)
+    return (tuple(triple[0]), tuple(triple[1]), tuple(triple[2])), lacking
+
+
+def _example(specs: Sequence[Any], profile: Profile) -> str:
+    """A ``shapes=`` value to start from: the known sizes, ``?`` where a size is missing."""
+    parts = []
+    for spec in specs:
+        if all(d is not None for d in spec.shape):
+            continue
+        triple = profile[spec.name]
+        text = ", ".join(f"'{key}': ({', '.join('?' if d == 0 else str(d) for d in shape)}{',' if len(shape) == 1 else ''})" for key, shape in zip(_KEYS, triple))
+        parts.append(f"'{spec.name}': {{{text}}}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def parse_shape_flags(min_shapes: str | None, opt_shapes: str | None, max_shapes: str | None) -> dict[str, dict[str, Shape]] | None:
+    """``shapes=`` from trtexec-style flags: ``--min-shapes ids:1x8,mask:1x8`` and its opt/max siblings.
+
+    An input named in one flag must be named in all three. Input names may hold ``:``
+    (``serving_default_x:0``): the last ``:`` separates name and shape. A scalar is ``name:``.
+
+    Returns:
+        ``{input: {"min": shape, "opt": shape, "max": shape}}``, or None when no flag is given.
+
+    Raises:
+        ConfigError: a malformed entry, or an input missing from one of the flags.
+
+    Example:
+        >>> parse_shape_flags("ids:1x8", "ids:8x128", "ids:32x512")
+        {'ids': {'min': (1, 8), 'opt': (8, 128), 'max': (32, 512)}}
+    """
+    texts = dict(zip(_KEYS, (min_shapes, opt_shapes, max_shapes)))
+    if all(t is None for t in texts.values()):
+        return None
+    parsed = {key: _flag(key, text or "") for key, text in texts.items()}
+    names = list(dict.fromkeys(n for flag in parsed.values() for n in flag))
+    for name in names:
+        absent = [f"--{key}-shapes" for key in _KEYS if name not in parsed[key]]
+        if absent:
+            raise ConfigError(f"Expected input {name!r} in --min-shapes, --opt-shapes and --max-shapes. Received: it is missing from {', '.join(absent)}.")
+    return {name: {key: parsed[key][name] for key in _KEYS} for name in names}
+
+
+def _flag(key: str, text: str) -> dict[str, Shape]:
+    entries: dict[str, Shape] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        name, sep, dims = item.rpartition(":")
+        try:
+            shape = tuple(int(d) for d in dims.split("x")) if dims else ()
+        except ValueError:
+            shape = None
+        if not sep or not name or shape is None or any(d < 1 for d in shape):
+            raise ConfigError(f"Expected --{key}-shapes entries as name:DxDx.. (e.g. ids:1x128). Received: {item!r}.")
+        entries[name] = shape
+    return entries
+
+
+def strategy_profiles(collected: Sequence[Mapping[str, Sequence[int]]], strategy: str) -> list[Profile]:
+    """TF-TRT's ``dynamic_shape_profile_strategy`` over the input shapes ``build(input_fn)`` saw.
+
+    TF-TRT (``trt_shape_optimization_profiles.cc``) first drops repeated shape sets, keeping
+    the order seen, then:
+
+    - ``Range``: one profile; min and max are the elementwise min and max over every
+      shape set, opt = max.
+    - ``Optimal``: one profile per shape set, min = opt = max = that set.
+    - ``Range+Optimal``: the ``Optimal`` profiles, then the ``Range`` one.
+    - ``ImplicitBatchModeCompatible``: one profile per shape set, opt = max = that set,
+      min the same with the leading dimension 1.
+
+    Args:
+        collected: One ``{input name: shape}`` per element ``input_fn`` yielded (each
+            input with its own leading size).
+        strategy: One of the four names, any case.
+
+    Returns:
+        The profiles, in TF-TRT's order.
+
+    Raises:
+        ConfigError: an unknown strategy, no shapes, or shape sets naming other inputs
+            or ranks (the message names the input).
+
+    Example:
+        >>> strategy_profiles([{"x": (1, 5)}, {"x": (4, 5)}], "Range")
+        [{'x': ((1, 5), (4, 5), (4, 5))}]
+    """
+    kinds = {"range": "range", "optimal": "optimal", "range+optimal": "range+optimal", "implicitbatchmodecompatible": "implicit"}
+    kind = kinds.get(str(strategy).lower())
+    if kind is None:
+        raise ConfigError(f"Expected dynamic_shape_profile_strategy in ['Range', 'Optimal', 'Range+Optimal', 'ImplicitBatchModeCompatible']. Received: {strategy!r}.")
+    unique: list[dict[str, Shape]] = []
+    for element in collected:
+        shapes = {name: tuple(int(d) for d in shape) for name, shape in element.items()}
+        if shapes not in unique:
+            unique.append(shapes)
+    if not unique:
+        raise ConfigError("Expected at least one set of input shapes to make profiles from. Received: none.")
+    first = unique[0]
+    for shapes in unique[1:]:
+        clash = [n for n in set(first) | set(shapes) if n not in first or n not in shapes or len(first[n]) != len(shapes[n])]
+        if clash:
+            raise ConfigError(f"Expected every input set to hold the same inputs and ranks. Received: input {sorted(clash)[0]!r} differs.")
+    optimal = [{name: (shape, shape, shape) for name, shape in shapes.items()} for shapes in unique]
+    if kind == "optimal":
+        return optimal
+    if kind == "implicit":
+        return [{name: ((1, *shape[1:]) if shape else shape, shape, shape) for name, shape in shapes.items()} for shapes in unique]
+    low = {n: tuple(min(s[n][i] for s in unique) for i in range(len(first[n]))) for n in first}
+    high = {n: tuple(max(s[n][i] for s in unique) for i in range(len(first[n]))) for n in first}
+    ranged: Profile = {n: (low[n], high[n], high[n]) for n in first}
+    return optimal + [ranged] if kind == "range+optimal" else [ranged]
