@@ -163,7 +163,7 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
 
 def write_results(rows: list[dict[str, Any]], out: Path) -> None:
     """Write results.csv (every field), results.md (summary columns) and results.png, rows in registry order."""
-    from tftrt_kit.artifact import write_text_atomic
+    from tftrt_kit.runtime.artifact import write_text_atomic
 
     rank = {name: i for i, name in enumerate(ZOO)}
     rows = sorted(rows, key=lambda r: (rank.get(r["model"], len(rank)), r["precision"]))  # stable: routes keep their order

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.test_report import all_reports
-from tftrt_kit.differences import SAME_SPEED, compute_differences
+from tftrt_kit.report.differences import SAME_SPEED, compute_differences
 
 
 @pytest.fixture(scope="module")

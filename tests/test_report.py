@@ -12,8 +12,8 @@ import pytest
 
 import tftrt_kit
 from tftrt_kit.bench import BenchOptions
-from tftrt_kit.render import cell, cosine
 from tftrt_kit.report import Fallback, Report, SegmentInfo
+from tftrt_kit.report.text import cell, cosine
 
 #: Tiny benchmark settings: latency is measured for real, but briefly.
 QUICK = BenchOptions(batch_sizes=(1, 4), warmup=1, min_iterations=5, min_seconds=0.05, max_seconds=2.0)
@@ -156,7 +156,7 @@ def test_real_segment_fallbacks_and_failure(reports):
 
 
 def test_failed_route_shows_error_and_no_figures(reports):
-    from tftrt_kit.render import summary_rows
+    from tftrt_kit.report.text import summary_rows
 
     rows = {row[0]: row for row in summary_rows(reports["combined"])}
     assert rows["onnx_again"][1] == "failed" and all(v is None for v in rows["onnx_again"][3:])

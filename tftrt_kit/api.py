@@ -14,7 +14,7 @@ import numpy as np
 
 from tftrt_kit._memory import collect_if_large
 from tftrt_kit.errors import ConfigError, TftrtKitError
-from tftrt_kit.report import Report, RouteResult, SourceSummary, Tolerances
+from tftrt_kit.report.data import Report, RouteResult, SourceSummary, Tolerances
 from tftrt_kit.routes import RouteContext, load_routes
 from tftrt_kit.routes.base import PRECISIONS
 from tftrt_kit.source import load_source
@@ -97,7 +97,7 @@ def convert(
         loaded = load_source(source, signature=signature)
         sample_origin = "sample_data"
         if sample_data is not None:
-            from tftrt_kit.runtime import InputChecker
+            from tftrt_kit.runtime.loader import InputChecker
 
             sample_data = InputChecker(list(loaded.inputs))(sample_data, {})
         elif calibration_data is not None:
@@ -207,9 +207,9 @@ def _run_route(
     from tftrt_kit.bench import sweep
     from tftrt_kit.evaluate import evaluate
     from tftrt_kit.routes.base import stage
-    from tftrt_kit.runtime import load
+    from tftrt_kit.runtime.loader import load
 
-    from tftrt_kit.artifact import check_output_dir
+    from tftrt_kit.runtime.artifact import check_output_dir
 
     name = route.name
     try:

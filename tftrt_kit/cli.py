@@ -181,8 +181,8 @@ def _inspect(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from tftrt_kit.bench import BenchOptions, sweep
     from tftrt_kit.errors import ArtifactError
-    from tftrt_kit.render import table
-    from tftrt_kit.runtime import load
+    from tftrt_kit.report.text import table
+    from tftrt_kit.runtime.loader import load
 
     model = load(args.artifact, executor=args.executor)
     specs = getattr(model, "inputs", None)
@@ -200,7 +200,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from tftrt_kit.render import table
+    from tftrt_kit.report.text import table
 
     rows = []
     for path in args.reports:
@@ -231,7 +231,7 @@ def _compare(args: argparse.Namespace) -> int:
 def _read_report(path: Path) -> Any:
     import json
 
-    from tftrt_kit.report import Report
+    from tftrt_kit.report.data import Report
 
     if not path.is_file():
         raise ConfigError(f"Expected a JSON report written by 'tftrt-kit convert --report FILE.json'. Received: {str(path)!r}, which does not exist.")

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from tftrt_kit.artifact import read_manifest
 from tftrt_kit.compat import trt_convert as trt
 from tftrt_kit.compat.summary import COLUMNS, column_ends, format_row
+from tftrt_kit.runtime.artifact import read_manifest
 from tftrt_kit.segment import inspect
 
 

@@ -13,9 +13,9 @@ import pytest
 
 import tftrt_kit
 from tests.conftest import tensorrt_rtx_or_skip
-from tftrt_kit.artifact import SEGMENT_ASSETS
 from tftrt_kit.compat import trt_convert as trt
 from tftrt_kit.evaluate import compare
+from tftrt_kit.runtime.artifact import SEGMENT_ASSETS
 
 SHAPE = (16, 16, 3)
 

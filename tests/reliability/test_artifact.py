@@ -13,9 +13,9 @@ import pytest
 
 import tftrt_kit
 from tests.reliability.conftest import tree_bytes
-from tftrt_kit import artifact
-from tftrt_kit.artifact import MANIFEST, atomic_directory, read_manifest, remove_stale_staging, write_text_atomic
 from tftrt_kit.errors import ArtifactError, EngineBuildError, IncompatiblePlanError, OutputDirError, TftrtKitError
+from tftrt_kit.runtime import artifact
+from tftrt_kit.runtime.artifact import MANIFEST, atomic_directory, read_manifest, remove_stale_staging, write_text_atomic
 
 
 def _dead_pid() -> int:

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tftrt_kit.artifact import MANIFEST, read_manifest
 from tftrt_kit.dtypes import numpy_dtype
 from tftrt_kit.errors import ArtifactError
+from tftrt_kit.runtime.artifact import MANIFEST, read_manifest
 from tftrt_kit.source import TensorSpec
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

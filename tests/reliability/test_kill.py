@@ -18,7 +18,7 @@ import pytest
 
 import tftrt_kit
 from tests.reliability.conftest import tree_bytes
-from tftrt_kit.artifact import read_manifest
+from tftrt_kit.runtime.artifact import read_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 CONVERT = textwrap.dedent(

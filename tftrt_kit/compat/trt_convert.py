@@ -302,7 +302,7 @@ class TrtGraphConverterV2:
     def _build_plans(self) -> None:
         import onnx
 
-        from tftrt_kit.artifact import SEGMENT_ASSETS, read_manifest, write_manifest
+        from tftrt_kit.runtime.artifact import SEGMENT_ASSETS, read_manifest, write_manifest
         from tftrt_kit.engines.tensorrt_builder import BuildOptions
         from tftrt_kit.routes.base import RouteContext
         from tftrt_kit.routes.engine_step import check_and_build
@@ -342,7 +342,7 @@ class TrtGraphConverterV2:
             RuntimeError: ``convert()`` was not called.
             tftrt_kit.OutputDirError: the directory exists, is not empty and holds no SavedModel.
         """
-        from tftrt_kit.artifact import SEGMENT_ASSETS, atomic_directory, read_manifest, write_manifest
+        from tftrt_kit.runtime.artifact import SEGMENT_ASSETS, atomic_directory, read_manifest, write_manifest
 
         self._require_converted("save()")
         if options is not None:
@@ -375,7 +375,7 @@ class TrtGraphConverterV2:
             RuntimeError: ``convert()`` was not called.
             ValueError: ``line_length`` below 160.
         """
-        from tftrt_kit.artifact import read_manifest
+        from tftrt_kit.runtime.artifact import read_manifest
 
         self._require_converted("summary()")
         print_fn = print_fn or print
@@ -390,7 +390,7 @@ class TrtGraphConverterV2:
             print_fn(item)
 
     def _runtime_model(self) -> Any:
-        from tftrt_kit.runtime import load
+        from tftrt_kit.runtime.loader import load
 
         if self._model is None:
             self._model = load(self.artifact_dir)

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
 
-from tftrt_kit.report import RouteResult
+from tftrt_kit.report.data import RouteResult
 
 PRECISIONS = ("fp32", "fp16", "int8")
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tftrt_kit.artifact import atomic_directory, write_manifest
 from tftrt_kit.export import ExportOptions, convert_to_fp16, export_source
-from tftrt_kit.report import RouteResult
+from tftrt_kit.report.data import RouteResult
 from tftrt_kit.routes.base import RouteContext, directory_bytes, manifest_header, register_route, stage
 from tftrt_kit.routes.engine_step import check_and_build
+from tftrt_kit.runtime.artifact import atomic_directory, write_manifest
 
 MODEL_FILE = "model.onnx"
 
@@ -48,7 +48,7 @@ class OnnxRoute:
 
     def _onnx_model(self, source: Any, context: RouteContext, result: RouteResult) -> Any:
         if context.precision == "int8":
-            from tftrt_kit.quantize.route import quantized_onnx
+            from tftrt_kit.routes.quantize_step import quantized_onnx
 
             return quantized_onnx(source, context, result, self.export)
         with stage(result, "export"):

@@ -10,12 +10,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from tftrt_kit.artifact import SEGMENT_ASSETS, atomic_directory, write_manifest
 from tftrt_kit.errors import ExportError, SegmentationError, UnsupportedOpError
 from tftrt_kit.export import ExportOptions, convert_to_fp16, export_graph
-from tftrt_kit.report import Fallback, RouteResult, SegmentInfo
+from tftrt_kit.report.data import Fallback, RouteResult, SegmentInfo
 from tftrt_kit.routes.base import RouteContext, directory_bytes, manifest_header, register_route, stage
 from tftrt_kit.routes.engine_step import check_and_build
+from tftrt_kit.runtime.artifact import SEGMENT_ASSETS, atomic_directory, write_manifest
 
 ASSETS = SEGMENT_ASSETS
 
@@ -89,7 +89,7 @@ class SegmentRoute:
         result = RouteResult(name="segment", precision=context.precision)
         with stage(result, "segment"):
             segmentation, models = self._segment_and_export(source, context, result)
-        from tftrt_kit.segment.partition import GraphTensors, part_spec
+        from tftrt_kit.routes.segment_partition import GraphTensors, part_spec
 
         graph = GraphTensors(source.graph_def)
         parts = {p.name: p for p in (*segmentation.segments, *segmentation.islands)}
@@ -175,7 +175,7 @@ class SegmentRoute:
             with stage(result, "fp16"):
                 return {name: convert_to_fp16(model) for name, model in models.items()}
         if context.precision == "int8":
-            from tftrt_kit.quantize.route import quantized_segments
+            from tftrt_kit.routes.quantize_step import quantized_segments
 
             return quantized_segments(source, context, result, models, specs)
         return models
@@ -183,7 +183,7 @@ class SegmentRoute:
     def _write(self, source, context, segmentation, parts, specs, models, outcomes, result) -> None:
         import tensorflow as tf
 
-        from tftrt_kit.segment.partition import native_function
+        from tftrt_kit.routes.segment_partition import native_function
 
         with atomic_directory(context.output_dir / "segment", overwrite=context.overwrite) as staging:
             loaded = tf.saved_model.load(str(source.saved_model_dir))

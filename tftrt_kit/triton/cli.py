@@ -84,7 +84,7 @@ def triton_export_command(args: argparse.Namespace) -> int:
 
     target: Any = args.artifact
     if args.artifact.suffix == ".json" and args.artifact.is_file():
-        from tftrt_kit.report import Report
+        from tftrt_kit.report.data import Report
 
         target = Report.from_json(args.artifact)
     repository = export(

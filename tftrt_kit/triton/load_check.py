@@ -19,8 +19,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from tftrt_kit._optional import require
-from tftrt_kit.artifact import read_manifest
 from tftrt_kit.errors import ConfigError
+from tftrt_kit.runtime.artifact import read_manifest
 from tftrt_kit.source import TensorSpec
 
 #: Largest error relative to the output's scale (max |reference|) a response may have, by precision.
@@ -168,7 +168,7 @@ def load_check(
 
 def _reference(artifact: str | Path, source: Any) -> tuple[str, Callable[[Mapping[str, np.ndarray]], dict[str, np.ndarray]]]:
     if source is None:
-        from tftrt_kit.runtime import load
+        from tftrt_kit.runtime.loader import load
 
         model = load(artifact)
         return f"artifact in-process on {model.executor}", model

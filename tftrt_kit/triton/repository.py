@@ -20,8 +20,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from tftrt_kit.artifact import atomic_directory, read_manifest, write_text_atomic
 from tftrt_kit.errors import ArtifactError, ConfigError
+from tftrt_kit.runtime.artifact import atomic_directory, read_manifest, write_text_atomic
 from tftrt_kit.source import TensorSpec
 from tftrt_kit.triton.config import BatchingOptions, ModelConfig, parse_config, triton_dtype
 

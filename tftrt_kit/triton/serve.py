@@ -117,7 +117,7 @@ def serve(
     from pytriton.model_config import DynamicBatcher, ModelConfig, Tensor
     from pytriton.triton import Triton, TritonConfig
 
-    from tftrt_kit.runtime import load
+    from tftrt_kit.runtime.loader import load
 
     batching = BatchingOptions(max_batch_size, instances, True, preferred_batch_sizes, max_queue_delay_us)
     model = load(artifact, executor=executor)

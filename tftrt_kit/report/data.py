@@ -225,7 +225,7 @@ class Report:
         """Serialize to JSON (routes and stages keep their order); also write it atomically to ``path`` when given."""
         text = json.dumps(self.to_dict(), indent=2)
         if path is not None:
-            from tftrt_kit.artifact import write_text_atomic
+            from tftrt_kit.runtime.artifact import write_text_atomic
 
             write_text_atomic(Path(path), text)
         return text
@@ -284,25 +284,25 @@ class Report:
 
     @property
     def differences(self) -> Any:
-        """How the routes differ, computed from the measured figures (:class:`~tftrt_kit.differences.Differences`)."""
-        from tftrt_kit.differences import compute_differences
+        """How the routes differ, computed from the measured figures (:class:`~tftrt_kit.report.differences.Differences`)."""
+        from tftrt_kit.report.differences import compute_differences
 
         return compute_differences(self)
 
     def __str__(self) -> str:
-        from tftrt_kit.render import render_text
+        from tftrt_kit.report.text import render_text
 
         return render_text(self)
 
     def to_markdown(self, path: str | Path | None = None) -> str:
         """The report as GitHub-flavoured Markdown; also written atomically to ``path`` when given."""
-        from tftrt_kit.render_markdown import render_markdown
+        from tftrt_kit.report.markdown import render_markdown
 
         return _written(render_markdown(self), path)
 
     def _repr_html_(self) -> str:
         """HTML fragment for Jupyter (self-contained: inline styles, no external assets)."""
-        from tftrt_kit.render_html import render_html_fragment
+        from tftrt_kit.report.html import render_html_fragment
 
         return render_html_fragment(self)
 
@@ -313,7 +313,7 @@ class Report:
             path: File to write.
             plot: Embed :meth:`plot` as an inline PNG when matplotlib is installed.
         """
-        from tftrt_kit.render_html import render_html_page
+        from tftrt_kit.report.html import render_html_page
 
         return _written(render_html_page(self, plot=plot), path)
 
@@ -329,7 +329,7 @@ class Report:
         Raises:
             MissingDependencyError: matplotlib is not installed (extra ``plot``).
         """
-        from tftrt_kit.plot import plot_report
+        from tftrt_kit.report.plot import plot_report
 
         return plot_report(self, path)
 
@@ -340,7 +340,7 @@ class Report:
 
 def _written(text: str, path: str | Path | None) -> str:
     if path is not None:
-        from tftrt_kit.artifact import write_text_atomic
+        from tftrt_kit.runtime.artifact import write_text_atomic
 
         write_text_atomic(Path(path), text)
     return text

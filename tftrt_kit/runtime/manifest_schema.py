@@ -3,7 +3,7 @@
 Each field maps to a check returning None when the value is valid, else what was
 expected (for the message). Fields a schema does not list are tolerated: a newer
 tftrt_kit may add optional fields without a version bump; a breaking change bumps
-``tftrt_kit.artifact.MANIFEST_VERSION``.
+``tftrt_kit.runtime.artifact.MANIFEST_VERSION``.
 """
 
 from __future__ import annotations

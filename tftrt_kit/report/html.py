@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from tftrt_kit.render import cell, sections
+from tftrt_kit.report.text import cell, sections
 
 _STYLE = """
 .tftrt-report { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1b1f24; }

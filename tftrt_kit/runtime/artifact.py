@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from tftrt_kit.errors import ArtifactError, OutputDirError
-from tftrt_kit.manifest_schema import SCHEMAS
+from tftrt_kit.runtime.manifest_schema import SCHEMAS
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1

@@ -12,8 +12,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from tftrt_kit.artifact import SEGMENT_ASSETS
-from tftrt_kit.runtime import InputChecker, engine_runner, register_loader
+from tftrt_kit.runtime.artifact import SEGMENT_ASSETS
+from tftrt_kit.runtime.loader import InputChecker, engine_runner, register_loader
 from tftrt_kit.source import TensorSpec
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from tftrt_kit.calibration_data import validate_calibration_data
 from tftrt_kit.errors import CalibrationError
-from tftrt_kit.report import RouteResult
+from tftrt_kit.report.data import RouteResult
 from tftrt_kit.routes.base import RouteContext, stage
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Sequence
 
-from tftrt_kit.report import STAGE_ORDER
+from tftrt_kit.report.data import STAGE_ORDER
 
 
 @dataclasses.dataclass

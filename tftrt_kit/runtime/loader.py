@@ -9,9 +9,9 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from tftrt_kit._optional import require
-from tftrt_kit.artifact import read_manifest, resolve_inside
 from tftrt_kit.dtypes import checked_array
 from tftrt_kit.errors import ArtifactError, ConfigError, IncompatiblePlanError, RuntimeInputError, TftrtKitError
+from tftrt_kit.runtime.artifact import read_manifest, resolve_inside
 from tftrt_kit.source import TensorSpec
 
 EXECUTORS = ("auto", "tensorrt", "onnxruntime", "tensorflow")
@@ -56,9 +56,9 @@ def load(artifact_dir: str | Path, *, executor: str = "auto") -> Any:
     route = manifest["route"]
     if route == "segment":
         try:
-            import tftrt_kit.segment.runtime  # noqa: F401  (registers the segment loader)
+            import tftrt_kit.runtime.segment  # noqa: F401  (registers the segment loader)
         except ModuleNotFoundError as err:
-            if err.name != "tftrt_kit.segment.runtime":
+            if err.name != "tftrt_kit.runtime.segment":
                 raise
     if route not in LOADERS:
         raise ArtifactError(
