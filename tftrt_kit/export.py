@@ -73,6 +73,19 @@ def export_source(source: Any, options: ExportOptions = ExportOptions()) -> Any:
     )
 
 
+@dataclasses.dataclass
+class TracedExport:
+    """An exported ONNX model and the TensorFlow node each of its nodes came from.
+
+    Attributes:
+        model: The checked ``onnx.ModelProto``.
+        origins: ONNX node name -> the TF node(s) it came from (see :mod:`tftrt_kit.export_origins`).
+    """
+
+    model: Any
+    origins: dict[str, tuple[str, ...]]
+
+
 def export_graph(
     graph_def: Any,
     input_tensors: Sequence[str],
@@ -105,14 +118,39 @@ def export_graph(
         UnsupportedOpError: a node outside the standard ONNX domains remains.
         ExportError: tf2onnx failed, or the model fails ``onnx.checker``.
     """
+    model, _ = _export(graph_def, input_tensors, output_tensors, options, renames or {}, name, large_graph, trace=False)
+    return model
+
+
+def export_traced(
+    graph_def: Any,
+    input_tensors: Sequence[str],
+    output_tensors: Sequence[str],
+    options: ExportOptions = ExportOptions(),
+    *,
+    name: str = "tftrt_kit",
+    large_graph: bool = False,
+) -> TracedExport:
+    """:func:`export_graph`, also recording which TF node each ONNX node came from.
+
+    Raises:
+        UnsupportedOpError: a node outside the standard ONNX domains remains.
+        ExportError: tf2onnx failed, or the model fails ``onnx.checker``.
+    """
+    model, origins = _export(graph_def, input_tensors, output_tensors, options, {}, name, large_graph, trace=True)
+    return TracedExport(model, origins)
+
+
+def _export(graph_def, input_tensors, output_tensors, options, renames, name, large_graph, trace):
+    from tftrt_kit.export_origins import resolve_origins
+
     started = time.perf_counter()
-    model = _tf2onnx(graph_def, list(input_tensors), list(output_tensors), options, renames or {}, name, large_graph)
+    model, tracker = _tf2onnx(graph_def, list(input_tensors), list(output_tensors), options, renames, name, large_graph, trace)
     if options.fold_constants:
         model = _fold_constants(model, options.keep_qdq)
-    check_onnx(model, [renames.get(t, t) if renames else t for t in input_tensors],
-               [renames.get(t, t) if renames else t for t in output_tensors])
+    check_onnx(model, [renames.get(t, t) for t in input_tensors], [renames.get(t, t) for t in output_tensors])
     model.doc_string = f"tftrt_kit export in {time.perf_counter() - started:.2f}s"
-    return model
+    return model, (resolve_origins(model, tracker) if trace else {})
 
 
 def _collect_first(factory: Any) -> Any:
@@ -130,10 +168,13 @@ def _collect_first(factory: Any) -> Any:
     return collected_then_made
 
 
-def _tf2onnx(graph_def, inputs, outputs, options, renames, name, large_graph):
+def _tf2onnx(graph_def, inputs, outputs, options, renames, name, large_graph, trace):
+    """tf2onnx's conversion and optimizers; returns the model and its :class:`OriginTracker` (when ``trace``)."""
     import tensorflow as tf
     from tf2onnx import optimizer, tf_loader
     from tf2onnx.tfonnx import process_tf_graph
+
+    from tftrt_kit.export_origins import OriginTracker
 
     optimizers = dict(optimizer._get_optimizers())
     if options.keep_qdq:
@@ -148,8 +189,10 @@ def _tf2onnx(graph_def, inputs, outputs, options, renames, name, large_graph):
         with contextlib.redirect_stdout(io.StringIO()):
             with tf.Graph().as_default():
                 optimized = tf_loader.tf_optimize(inputs, outputs, graph_def)
+            tracker = OriginTracker({n.op for n in optimized.node}, options.opset, EXTRA_TF_HANDLERS) if trace else None
             with tf.Graph().as_default() as tf_graph:
                 tf.import_graph_def(optimized, name="")
+                del optimized
                 graph = process_tf_graph(
                     tf_graph,
                     continue_on_error=True,
@@ -157,12 +200,15 @@ def _tf2onnx(graph_def, inputs, outputs, options, renames, name, large_graph):
                     input_names=inputs,
                     output_names=outputs,
                     tensors_to_rename=renames,
-                    custom_op_handlers=dict(EXTRA_TF_HANDLERS),
+                    custom_op_handlers=tracker.custom_op_handlers() if tracker else dict(EXTRA_TF_HANDLERS),
+                    custom_rewriter=tracker.custom_rewriter() if tracker else None,
                 )
+            if tracker:
+                tracker.snapshot(graph)
             if large_graph:
                 optimizers = {key: _collect_first(factory) for key, factory in optimizers.items()}
             graph = optimizer.optimize_graph(graph, catch_errors=True, optimizers=optimizers)
-            return graph.make_model(f"converted from {name} by tftrt_kit")
+            return graph.make_model(f"converted from {name} by tftrt_kit"), tracker
     except Exception as err:
         raise ExportError(
             f"Expected tf2onnx to convert the graph between {inputs} and {outputs}. "

@@ -66,6 +66,8 @@ def check_summary(converter, line_length: int = 160) -> None:
         assert next(lines) == ""
         for op, count in sorted(segment.op_histogram.items()):
             assert next(lines) == f"\t- {op}: {count}x"
+        assert next(lines) == f"\t[nodes] {', '.join(entry['node_names'])}"
+        assert len(entry["node_names"]) == segment.nodes
     converted, total = sum(s.nodes for s in result.segments), len(graph.node)
     assert [next(lines), next(lines)] == ["", "=" * line_length]
     assert next(lines) == f"[*] Total number of TensorRT engines: {len(result.segments)}"

@@ -53,6 +53,10 @@ def _check_partition(source, manifest):
     assert set(source.output_tensors) <= set(produced_by)
     placeholders = {n.name for n in source.graph_def.node if n.op == "Placeholder"}
     assert len(view) == len(source.graph_def.node) and placeholders == {parse_tensor_name(t).node for t in source.input_tensors}
+    # Every node of the frozen graph lies in exactly one part (the manifest names them).
+    named = [name for part in manifest["parts"] for name in part["node_names"]]
+    assert len(named) == len(set(named)) and set(named) == {n.name for n in source.graph_def.node} - placeholders
+    assert all(len(part["node_names"]) == part["nodes"] for part in manifest["parts"])
 
 
 @pytest.mark.parametrize("name, segments, islands", [

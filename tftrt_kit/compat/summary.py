@@ -2,7 +2,8 @@
 
 TF-TRT printed one row per ``TRTEngineOp`` in nine columns whose widths are fixed
 fractions of ``line_length`` (a field too long for its column is cut and ends in
-``" ..."``), an op histogram per engine when ``detailed``, the engine count and
+``" ..."``), an op histogram per engine when ``detailed`` (here followed by the
+engine's node names, which TF-TRT did not print), the engine count and
 ``% of OPs Converted: p% [converted/total]``, where ``total`` counts every node of the
 converted graph outside engines (placeholders included) plus the nodes inside them.
 The rows here are segments (``seg_<k>``); ``total`` is the node count of the frozen
@@ -44,6 +45,7 @@ class EngineRow:
         input_shapes: Shape of each input tensor, ``-1`` for a dynamic dimension (as TF-TRT).
         output_shapes: Shape of each output tensor.
         op_histogram: Op type -> node count.
+        node_names: Names of the frozen-graph nodes inside the segment, in topological order.
     """
 
     name: str
@@ -54,6 +56,7 @@ class EngineRow:
     input_shapes: tuple[tuple[int, ...], ...]
     output_shapes: tuple[tuple[int, ...], ...]
     op_histogram: Mapping[str, int]
+    node_names: tuple[str, ...] = ()
 
     @classmethod
     def from_manifest(cls, entry: Mapping[str, Any], op_histogram: Mapping[str, int]) -> "EngineRow":
@@ -71,6 +74,7 @@ class EngineRow:
             input_shapes=tuple(shape(s) for s in entry["inputs"]),
             output_shapes=tuple(shape(s) for s in entry["outputs"]),
             op_histogram=dict(op_histogram),
+            node_names=tuple(entry.get("node_names", ())),
         )
 
 
@@ -117,7 +121,7 @@ def summary_lines(
         left: Op types left in TensorFlow with their reasons (graph inputs included).
         total_nodes: Nodes of the frozen graph.
         line_length: Width of the table, at least 160.
-        detailed: Print each engine's op histogram.
+        detailed: Print each engine's op histogram and node names.
 
     Returns:
         The items to print.
@@ -147,6 +151,7 @@ def summary_lines(
         if detailed:
             items.append("")
             items.extend(f"\t- {op}: {count}x" for op, count in sorted(engine.op_histogram.items()))
+            items.append(f"\t[nodes] {', '.join(engine.node_names)}")
     converted = sum(e.nodes for e in engines)
     ratio = converted / total_nodes * 100 if total_nodes else 0.0
     items.append(f"\n{'=' * line_length}")

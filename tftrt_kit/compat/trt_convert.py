@@ -368,7 +368,7 @@ class TrtGraphConverterV2:
 
         Args:
             line_length: Table width, at least 160.
-            detailed: Show each engine's op histogram.
+            detailed: Show each engine's op histogram and node names.
             print_fn: Called once per item (default ``print``); pass a collector to capture it.
 
         Raises:

@@ -11,7 +11,7 @@ import dataclasses
 from typing import Any
 
 from tftrt_kit.errors import ExportError, SegmentationError, UnsupportedOpError
-from tftrt_kit.export import ExportOptions, convert_to_fp16, export_graph
+from tftrt_kit.export import ExportOptions, convert_to_fp16, export_traced
 from tftrt_kit.report.data import Fallback, RouteResult, SegmentInfo
 from tftrt_kit.routes.base import RouteContext, directory_bytes, manifest_header, register_route, stage
 from tftrt_kit.routes.engine_step import check_and_build
@@ -59,12 +59,16 @@ def segment_source(source: Any, options: SegmentOptions, overrides: dict | None 
     )
 
 
-def _tf_node(onnx_name: str, nodes: set[str]) -> str | None:
-    """The TF node an ONNX node came from: tf2onnx keeps TF names, adding suffixes to nodes it inserts."""
-    if onnx_name in nodes:
-        return onnx_name
-    candidates = [n for n in nodes if onnx_name.startswith(n)]
-    return max(candidates, key=len) if candidates else None
+def refused_tf_nodes(onnx_node: str, origins: dict[str, tuple[str, ...]], nodes: set[str]) -> set[str]:
+    """The TF nodes to move back to TensorFlow when an ONNX node of a segment is refused.
+
+    ``origins`` (recorded while tf2onnx converted) names the TF node(s) each ONNX node
+    came from. A refusal with no origin in the segment (a node TensorFlow's graph
+    optimizer renamed, or an error naming no node) sends the whole segment back:
+    refinement must settle, and coverage 0 is the worst case.
+    """
+    found = nodes.intersection(origins.get(onnx_node, ()))
+    return found or set(nodes)
 
 
 def record_plan(entry: dict, outcome: Any, assets: Any) -> None:
@@ -141,23 +145,22 @@ class SegmentRoute:
             for seg in segmentation.segments:
                 nodes = set(seg.nodes)
                 try:
-                    model = export_graph(
+                    traced = export_traced(
                         source.graph_def, seg.inputs, seg.outputs, self.options.export, name=seg.name, large_graph=source.large_graph
                     )
                 except UnsupportedOpError as err:
+                    # A node tf2onnx leaves unconverted keeps its TF node name.
                     for op, onnx_node in err.ops:
-                        tf_node = _tf_node(onnx_node, nodes)
-                        if tf_node:
+                        for tf_node in refused_tf_nodes(onnx_node, {onnx_node: (onnx_node,)}, nodes):
                             refused[tf_node] = unsupported(f"tf2onnx could not convert {op}", "tf2onnx")
                     continue
                 except ExportError as err:
                     raise SegmentationError(f"Expected segment {seg.name} ({len(nodes)} nodes) to export to ONNX. Received: {err}") from err
                 if builder is not None:
-                    for node in builder.check(model).unsupported_nodes:
-                        tf_node = _tf_node(node.node, nodes)
-                        if tf_node:
+                    for node in builder.check(traced.model).unsupported_nodes:
+                        for tf_node in refused_tf_nodes(node.node, traced.origins, nodes):
                             refused[tf_node] = unsupported(f"{builder.backend} parser: {node.reason}", "tensorrt")
-                models[seg.name] = model
+                models[seg.name] = traced.model
             fresh = {k: v for k, v in refused.items() if k not in overrides}
             if not fresh:
                 result.details["refinement_rounds"] = round_
@@ -205,6 +208,7 @@ class SegmentRoute:
                     "inputs": [s.to_dict() for s in spec.inputs],
                     "outputs": [s.to_dict() for s in spec.outputs],
                     "nodes": len(parts[name].nodes),
+                    "node_names": list(parts[name].nodes),
                 }
                 if spec.kind == "segment":
                     entry["onnx_file"] = f"{name}.onnx"

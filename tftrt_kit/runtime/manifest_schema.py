@@ -61,10 +61,14 @@ def tensor_specs(dtypes: frozenset[str] | None = None) -> Check:
 
 
 def _parts(value: Any) -> str | None:
-    expected = 'a list of {"name": str, "kind": "segment" or "island", "function": str, "inputs": [...], "outputs": [...]}'
+    expected = (
+        'a list of {"name": str, "kind": "segment" or "island", "function": str, "inputs": [...], "outputs": [...], '
+        '"node_names": [str, ...] (optional; "nodes" of them, each node in one part only)}'
+    )
     specs = tensor_specs()
     if not isinstance(value, list):
         return expected
+    seen: set[str] = set()
     for part in value:
         if not isinstance(part, dict) or part.get("kind") not in ("segment", "island"):
             return expected
@@ -72,6 +76,11 @@ def _parts(value: Any) -> str | None:
             return expected
         if specs(part.get("inputs")) is not None or specs(part.get("outputs")) is not None:
             return expected
+        names = part.get("node_names")
+        if names is not None:
+            if _strings(names) is not None or len(names) != part.get("nodes") or seen.intersection(names):
+                return expected
+            seen.update(names)
     return None
 
 
