@@ -37,16 +37,25 @@ def test_convert_ok_writes_reports(converted, capsys):
     assert "onnxruntime[CPU]" in md_path.read_text() and html_path.read_text().startswith("<!DOCTYPE html>")
 
 
-def test_route_failure_exits_1_through_console_script(converted, saved_model):
-    _, out, _ = converted
+def test_route_failure_exits_1_through_console_script(saved_model, tmp_path):
+    """The onnx route fails on middle_op (Lgamma has no ONNX form): exit 1, the cause in the report, no native lines."""
     assert CONSOLE.exists(), "the tftrt-kit console script is not installed in this environment"
     done = subprocess.run(
-        [str(CONSOLE), "convert", str(saved_model("small_cnn")), "--routes", "onnx", "--out", str(out / "artifacts"), "--no-benchmark"],
+        [str(CONSOLE), "convert", str(saved_model("middle_op")), "--routes", "onnx", "--out", str(tmp_path), "--no-benchmark"],
         capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == EXIT_ROUTE_FAILED, done.stderr[-2000:]
-    assert "onnx: failed: OutputDirError" in done.stdout and "overwrite" in done.stdout
-    assert "Traceback" not in done.stderr and "step/s" not in done.stderr  # no progress bar when stderr is not a TTY
+    assert "onnx: failed:" in done.stdout and str(tmp_path) in done.stdout
+    assert done.stderr == ""  # no progress bar off a TTY, no TensorFlow or TensorRT native line
+
+
+def test_existing_route_directory_exits_2_before_loading(converted, capsys):
+    _, out, _ = converted
+    argv = ["convert", "/nonexistent/model", "--routes", "onnx", "--out", str(out / "artifacts"), "--precision", "int8"]
+    assert main(argv) == EXIT_USAGE
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("tftrt-kit convert: error: ConfigError: Expected a valid convert() call. Received 3 faults")
+    assert [line.split(":")[0].strip() for line in err[1:]] == ["SourceError", "ConfigError", "OutputDirError"]
 
 
 @pytest.mark.parametrize("argv, fault", [
@@ -54,6 +63,10 @@ def test_route_failure_exits_1_through_console_script(converted, saved_model):
     (["convert"], "Expected exactly one of SRC or --demo"),
     (["convert", "x", "--report", "r.txt"], "Expected --report with a suffix"),
     (["convert", "x", "--calibration-data", "calib.csv"], "Expected --calibration-data FILE.npy or FILE.npz"),
+    (["convert", "x", "--sample-data", "missing.npz"], "Expected --sample-data to name an existing file"),
+    (["convert", "x", "--routes", "onnx,onnx"], "Expected each route once"),
+    (["convert", "x", "--routes", "onnx", "--minimum-segment-size", "2"], "Expected segment route flags only with --routes including segment"),
+    (["convert", "x", "--opset", "0"], "expected a positive integer"),
     (["convert", "x", "--batch-sizes", "1,zero"], "expected comma-separated positive integers"),
     (["convert", "x", "--precision", "int4"], "invalid choice: 'int4'"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
@@ -108,3 +121,28 @@ def test_help_reads_well():
     for word in ("convert", "inspect", "bench", "compare", "exit codes", "tftrt-kit convert --demo"):
         assert word in done.stdout
     assert main(["convert", "--help"]) == EXIT_OK
+
+
+def test_convert_flags_reach_the_routes(converted, saved_model, tmp_path):
+    """Sample data, tolerances, opset and segment options given on the command line shape the run."""
+    import numpy as np
+    import onnx
+
+    from tftrt_kit.evaluate import sample_inputs
+
+    _, _, (json_path, _, _) = converted
+    specs = Report.load(json_path).source.inputs
+    np.savez(tmp_path / "sample.npz", **sample_inputs(specs, batch=3, seed=5))
+    argv = [
+        "convert", str(saved_model("small_cnn")), "--out", str(tmp_path / "out"), "--no-benchmark", "--report", str(tmp_path / "r.json"),
+        "--sample-data", str(tmp_path / "sample.npz"), "--max-rel-error", "0.5", "--min-cosine", "0.5", "--opset", "15",
+        "--minimum-segment-size", "2", "--exclude-ops", "Relu", "--no-refine",
+    ]
+    assert main(argv) == EXIT_OK
+    report = Report.load(tmp_path / "r.json")
+    for route in report.routes.values():
+        assert route.accuracy.inputs == "sample_data" and route.accuracy.samples == 3
+        assert (route.accuracy.thresholds.max_rel_error, route.accuracy.thresholds.min_cosine) == (0.5, 0.5)
+    assert "Relu" in {f.op_type for f in report.routes["segment"].fallbacks}
+    model = onnx.load(str(tmp_path / "out" / "onnx" / "model.onnx"))
+    assert {o.version for o in model.opset_import if o.domain in ("", "ai.onnx")} == {15}

@@ -11,7 +11,7 @@ from tftrt_kit.report.differences import SAME_SPEED, compute_differences
 
 @pytest.fixture(scope="module")
 def report(saved_model, tmp_path_factory):
-    return all_reports(saved_model, tmp_path_factory)["combined"]
+    return all_reports(saved_model, tmp_path_factory)["fp32"]
 
 
 def test_speed_ratios_match_latencies(report):
@@ -48,11 +48,12 @@ def test_closer_sizes_and_conversion_match(report):
     assert len(diff.sizes) == len(diff.conversion) == len(ok) * (len(ok) - 1) // 2
 
 
-def test_failed_route_and_fallbacks(report):
+def test_failed_route_and_fallbacks(saved_model, tmp_path_factory):
+    report = all_reports(saved_model, tmp_path_factory)["middle"]
     diff = compute_differences(report)
-    assert set(diff.failed) == {n for n, r in report.routes.items() if not r.ok} == {"onnx_again"}
-    assert "OutputDirError" in diff.failed["onnx_again"]
-    assert all("onnx_again" not in (r.faster, r.slower) for r in diff.speed + diff.versus_source)
+    assert set(diff.failed) == {n for n, r in report.routes.items() if not r.ok} == {"onnx"}
+    assert report.routes["onnx"].error in diff.failed["onnx"]
+    assert all("onnx" not in (r.faster, r.slower) for r in diff.speed + diff.versus_source)
     segment = report.routes["segment"]
     left = "\n".join(diff.left_in_tensorflow)
     assert f"{len(segment.segments)} TensorRT segment(s)" in left and f"{segment.coverage:.1%}" in left

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import shutil
 import subprocess
@@ -12,7 +11,7 @@ import pytest
 
 import tftrt_kit
 from tftrt_kit.bench import BenchOptions
-from tftrt_kit.report import Fallback, Report, SegmentInfo
+from tftrt_kit.report import Report
 from tftrt_kit.report.text import cell, cosine
 
 #: Tiny benchmark settings: latency is measured for real, but briefly.
@@ -21,47 +20,20 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 
 @functools.cache
-def build_reports(saved_model_dir: str, out: str, middle_op_dir: str | None = None) -> dict[str, Report]:
-    """Real convert() runs, and a combined report of several routes (built once per session).
+def build_reports(small_cnn_dir: str, middle_op_dir: str, out: str) -> dict[str, Report]:
+    """Real convert() runs, built once per session; every route in them ran.
 
-    ``combined`` (small_cnn) holds: the segment route (the real one when it ran; otherwise
-    the real fp16 onnx figures with segments and fallbacks filled in by hand), onnx fp32,
-    onnx fp16, and a route that really failed (output directory not empty).
-    ``middle`` (middle_op, when registered) is a real segment+onnx run on a model with an
-    op TensorRT cannot take: the segment route leaves it in TensorFlow, the onnx route fails.
+    ``fp32``: small_cnn by both routes (fully covered: one segment). ``fp16``: the onnx
+    route alone. ``middle``: middle_op (an op TensorRT cannot take in the middle) by both
+    routes: the segment route leaves it in TensorFlow, the onnx route really fails.
     """
-    from tftrt_kit.routes import load_routes
-
     out_dir = Path(out)
-    routes = ("segment", "onnx") if "segment" in load_routes() else ("onnx",)
-    fp32 = tftrt_kit.convert(saved_model_dir, routes=routes, output_dir=out_dir / "fp32", benchmark=QUICK)
-    fp16 = tftrt_kit.convert(saved_model_dir, routes=("onnx",), precision="fp16", output_dir=out_dir / "fp16", benchmark=QUICK)
-    again = tftrt_kit.convert(saved_model_dir, routes=("onnx",), output_dir=out_dir / "fp32", benchmark=False)
-    segment = fp32.routes.get("segment")
-    if segment is None or not segment.ok:
-        segment = dataclasses.replace(
-            fp16.routes["onnx"], name="segment", coverage=0.75,
-            segments=[
-                SegmentInfo("seg_0", 9, {"Conv2D": 2, "Relu": 1, "FusedBatchNormV3": 1, "BiasAdd": 2, "MaxPool": 1, "Identity": 2},
-                            ["image"], ["seg_0:0"], fp16.routes["onnx"].tensorrt, "tensorrt_rtx"),
-                SegmentInfo("seg_1", 3, {"MatMul": 1, "BiasAdd": 1, "Mean": 1}, ["seg_0:0"], ["output_0"], None, "onnxruntime[CPU]"),
-            ],
-            fallbacks=[Fallback("Placeholder", 1, "graph input"), Fallback("NoOp", 2, "control-flow only node")],
-        )
-    combined = Report(
-        source=fp32.source,
-        routes={
-            "segment": segment,
-            "onnx": fp32.routes["onnx"],
-            "onnx_fp16": dataclasses.replace(fp16.routes["onnx"], name="onnx_fp16"),
-            "onnx_again": dataclasses.replace(again.routes["onnx"], name="onnx_again"),
-        },
-        created=fp32.created, machine=fp32.machine, versions=fp32.versions,
-    )
-    reports = {"fp32": fp32, "fp16": fp16, "again": again, "combined": combined}
-    if middle_op_dir is not None and "segment" in routes:
-        reports["middle"] = tftrt_kit.convert(middle_op_dir, routes=routes, output_dir=out_dir / "middle", benchmark=QUICK)
-    return reports
+    both = ("segment", "onnx")
+    return {
+        "fp32": tftrt_kit.convert(small_cnn_dir, routes=both, output_dir=out_dir / "fp32", benchmark=QUICK),
+        "fp16": tftrt_kit.convert(small_cnn_dir, routes=("onnx",), precision="fp16", output_dir=out_dir / "fp16", benchmark=QUICK),
+        "middle": tftrt_kit.convert(middle_op_dir, routes=both, output_dir=out_dir / "middle", benchmark=QUICK),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -70,22 +42,19 @@ def reports(saved_model, tmp_path_factory):
 
 
 def all_reports(saved_model, tmp_path_factory) -> dict[str, Report]:
-    """:func:`build_reports` for the session's SavedModels (middle_op only where tests/models.py has it)."""
-    from tests.models import MODELS
-
-    middle = str(saved_model("middle_op")) if "middle_op" in MODELS else None
-    return build_reports(str(saved_model("small_cnn")), str(tmp_path_factory.getbasetemp() / "reports"), middle)
+    """:func:`build_reports` for the session's SavedModels."""
+    return build_reports(str(saved_model("small_cnn")), str(saved_model("middle_op")), str(tmp_path_factory.getbasetemp() / "reports"))
 
 
 def test_json_round_trip_is_exact(reports, tmp_path):
     for report in reports.values():
         assert Report.from_json(report.to_json()) == report
     path = tmp_path / "r.json"
-    reports["combined"].to_json(path)
+    reports["fp32"].to_json(path)
     back = Report.load(path)
-    assert back == reports["combined"]
-    assert back.routes["onnx"].accuracy.per_output["output_0"] == reports["combined"].routes["onnx"].accuracy.per_output["output_0"]
-    assert str(back) == str(reports["combined"])
+    assert back == reports["fp32"]
+    assert back.routes["onnx"].accuracy.per_output["output_0"] == reports["fp32"].routes["onnx"].accuracy.per_output["output_0"]
+    assert str(back) == str(reports["fp32"])
 
 
 def test_real_figures_are_present_and_named(reports):
@@ -100,9 +69,9 @@ def test_real_figures_are_present_and_named(reports):
     assert {"load", "freeze", "benchmark"} <= set(fp32.source.timings)
     assert {"export", "build", "evaluate", "benchmark"} <= set(onnx.timings)
     assert onnx.conversion_seconds == pytest.approx(sum(v for k, v in onnx.timings.items() if k not in ("evaluate", "benchmark")))
-    failed = reports["again"].routes["onnx"]
-    assert not failed.ok and "OutputDirError" in failed.error
-    assert failed.accuracy is None and failed.latency is None and failed.latencies == [] and failed.timings == {}
+    failed = reports["middle"].routes["onnx"]
+    assert not failed.ok and failed.error
+    assert failed.accuracy is None and failed.latency is None and failed.latencies == []
 
 
 def _figures(report: Report) -> list[str]:
@@ -125,13 +94,11 @@ def _figures(report: Report) -> list[str]:
     return expected
 
 
-@pytest.mark.parametrize("which", ["combined", "middle"])
+@pytest.mark.parametrize("which", ["fp32", "middle"])
 @pytest.mark.parametrize("rendering", ["text", "markdown", "html"])
 def test_renderings_show_every_route_figure_and_fallback(reports, rendering, which):
     import html
 
-    if which not in reports:
-        pytest.skip("middle_op is not in tests/models.py or the segment route is not registered")
     report = reports[which]
     text = {"text": str, "markdown": Report.to_markdown, "html": Report._repr_html_}[rendering](report)
     if rendering == "html":
@@ -142,8 +109,6 @@ def test_renderings_show_every_route_figure_and_fallback(reports, rendering, whi
 
 
 def test_real_segment_fallbacks_and_failure(reports):
-    if "middle" not in reports:
-        pytest.skip("middle_op is not in tests/models.py or the segment route is not registered")
     middle = reports["middle"]
     segment, onnx = middle.routes["segment"], middle.routes["onnx"]
     assert segment.ok and segment.fallbacks and 0 < segment.coverage < 1 and len(segment.segments) >= 2
@@ -158,15 +123,16 @@ def test_real_segment_fallbacks_and_failure(reports):
 def test_failed_route_shows_error_and_no_figures(reports):
     from tftrt_kit.report.text import summary_rows
 
-    rows = {row[0]: row for row in summary_rows(reports["combined"])}
-    assert rows["onnx_again"][1] == "failed" and all(v is None for v in rows["onnx_again"][3:])
-    text = str(reports["combined"])
-    assert "onnx_again: failed: OutputDirError" in text
-    assert not any(line.startswith("onnx_again ") for line in text.splitlines() if "onnxruntime" in line)
+    middle = reports["middle"]
+    rows = {row[0]: row for row in summary_rows(middle)}
+    assert rows["onnx"][1] == "failed" and all(v is None for v in rows["onnx"][3:])
+    text = str(middle)
+    assert f"onnx: failed: {middle.routes['onnx'].error}" in text
+    assert not any(line.startswith("onnx ") for line in text.splitlines() if "onnxruntime" in line)
 
 
 def test_markdown_tables_are_well_formed(reports):
-    md = reports["combined"].to_markdown()
+    md = reports["fp32"].to_markdown()
     for block in md.split("\n\n"):
         lines = [ln for ln in block.splitlines() if ln.startswith("|")]
         if lines:
@@ -174,18 +140,18 @@ def test_markdown_tables_are_well_formed(reports):
 
 
 def test_html_is_self_contained(reports, tmp_path):
-    page = reports["combined"].to_html(tmp_path / "r.html")
+    page = reports["fp32"].to_html(tmp_path / "r.html")
     assert (tmp_path / "r.html").read_text() == page
-    fragment = reports["combined"]._repr_html_()
+    fragment = reports["fp32"]._repr_html_()
     for text in (page, fragment):
         assert "<script" not in text and "<link" not in text and "http://" not in text and "https://" not in text
     assert page.startswith("<!DOCTYPE html>") and 'src="data:image/png;base64,' in page
 
 
 def test_plot_draws_measured_lines(reports, tmp_path):
-    figure = reports["combined"].plot(tmp_path / "r.png")
+    figure = reports["fp32"].plot(tmp_path / "r.png")
     latency, coverage, error = figure.axes
-    report = reports["combined"]
+    report = reports["fp32"]
     runs = [report.source] + [r for r in report.routes.values() if r.ok]
     assert len(latency.get_lines()) == sum(len({x.executor for x in run.latencies}) for run in runs)
     for line, run in zip(latency.get_lines(), runs):
@@ -199,7 +165,7 @@ def test_html_page_renders_in_headless_chromium(reports, tmp_path):
     import matplotlib.image
 
     page = tmp_path / "report.html"
-    reports["combined"].to_html(page)
+    reports["fp32"].to_html(page)
     shot = tmp_path / "shot.png"
     subprocess.run(
         [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

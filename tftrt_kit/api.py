@@ -83,16 +83,18 @@ def convert(
         >>> report = tftrt_kit.convert("resnet50_savedmodel", routes=("onnx",))  # doctest: +SKIP
         >>> print(report)                                                         # doctest: +SKIP
     """
+    from tftrt_kit.native_logs import captured, quiet_tensorflow
+    from tftrt_kit.preflight import check_call
+
+    check_call(
+        source, routes=routes, precision=precision, calibration_data=calibration_data, calibration_method=calibration_method,
+        output_dir=output_dir, overwrite=overwrite, route_options=route_options,
+    )
     registry = load_routes()
-    unknown = [r for r in routes if r not in registry]
-    if unknown:
-        raise ConfigError(f"Expected routes from {sorted(registry)}. Received: {unknown}.")
-    if precision not in PRECISIONS:
-        raise ConfigError(f"Expected precision in {PRECISIONS}. Received: precision={precision!r}.")
     bench = _bench_options(benchmark)
     tolerances = tolerances if tolerances is not None else Tolerances()
-    steps = 1 + len(routes) * (2 if bench is None else 3) + (0 if bench is None else 1)
-    with _progress_bar(progress, steps) as bar:
+    quiet_tensorflow()
+    with captured(), _progress_bar(progress, 1 + len(routes) * (2 if bench is None else 3) + (0 if bench is None else 1)) as bar:
         bar.set_description("load source")
         loaded = load_source(source, signature=signature)
         sample_origin = "sample_data"
@@ -103,7 +105,7 @@ def convert(
         elif calibration_data is not None:
             sample_data, sample_origin = _calibration_sample(calibration_data, loaded), "calibration_data"
         bar.update()
-        output = Path(output_dir) if output_dir is not None else Path(tempfile.mkdtemp(prefix="tftrt_kit_"))
+        output = Path(output_dir) if output_dir is not None else temporary_output_dir()
         context = RouteContext(
             output_dir=output,
             precision=precision,
@@ -127,10 +129,26 @@ def convert(
     return Report(
         source=summary,
         routes=results,
+        output_dir=output,
+        temporary=output_dir is None,
         created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         machine=machine_info(),
         versions=versions(),
     )
+
+
+def temporary_output_dir() -> Path:
+    """A fresh ``tftrt_kit_*`` directory in the system temporary folder, removed when Python exits.
+
+    The artifacts of a call without ``output_dir`` stay loadable for the session (the
+    report shows where) and leave nothing behind; pass ``output_dir`` to keep them.
+    """
+    import atexit
+    import shutil
+
+    path = Path(tempfile.mkdtemp(prefix="tftrt_kit_"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def _calibration_sample(calibration_data: Any, source: Any, rows: int = 32) -> dict[str, np.ndarray]:
@@ -211,7 +229,11 @@ def _run_route(
 
     from tftrt_kit.runtime.artifact import check_output_dir
 
+    from tftrt_kit.native_logs import active
+
     name = route.name
+    log = active()
+    mark = log.offset() if log is not None else 0
     try:
         check_output_dir(context.output_dir / name, overwrite=context.overwrite)
         bar.set_description(f"{name}: convert")
@@ -237,11 +259,19 @@ def _run_route(
                 result.details["latency_refused"] = {str(b): reason for b, reason in refused.items()}
             bar.update()
     except TftrtKitError as err:
-        return RouteResult(name=name, status="failed", precision=context.precision, error=f"{type(err).__name__}: {err}")
+        return _failed(name, context, f"{type(err).__name__}: {err}", log, mark)
     except Exception as err:  # a dependency's own failure must not take the other routes down
-        error = f"{type(err).__name__} (unexpected; please report it): {str(err)[:500]}"
-        return RouteResult(name=name, status="failed", precision=context.precision, error=error)
+        return _failed(name, context, f"{type(err).__name__} (unexpected; please report it): {str(err)[:500]}", log, mark)
     return result
+
+
+def _failed(name: str, context: RouteContext, error: str, log: Any, mark: int) -> RouteResult:
+    """A failed route, with the native log lines (TensorFlow, TensorRT) written while it ran."""
+    failed = RouteResult(name=name, status="failed", precision=context.precision, error=error)
+    lines = log.tail(mark) if log is not None else []
+    if lines:
+        failed.details["native_log"] = lines
+    return failed
 
 
 def machine_info() -> dict[str, Any]:

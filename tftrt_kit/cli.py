@@ -7,7 +7,6 @@ Exit codes: 0 every route ok, 1 some route failed (the report says why),
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -50,6 +49,20 @@ def _batch_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
+    return value
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(n.strip() for n in text.split(",") if n.strip())
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``tftrt-kit``."""
     from tftrt_kit import __version__
@@ -63,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"tftrt-kit {__version__}")
+    parser.add_argument("--verbose", action="store_true",
+                        help="let TensorFlow's and TensorRT's native log lines through (or set TFTRT_KIT_VERBOSE=1)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     convert = commands.add_parser("convert", help="convert a model by each route, print the report", description=(
@@ -80,6 +95,24 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--batch-sizes", type=_batch_sizes, default=(1, 8, 32), metavar="B,B,..",
                          help="latency sweep where the batch is dynamic (default: 1,8,32)")
     convert.add_argument("--no-benchmark", action="store_true", help="skip latency measurement")
+    convert.add_argument("--calibration-method", choices=("max", "percentile", "entropy", "mse"), default="max",
+                         help="INT8 calibration (default: max; entropy is TensorRT's KL calibrator; mse: Keras sources only)")
+    convert.add_argument("--sample-data", type=Path, default=None, metavar="FILE",
+                         help="accuracy inputs (.npz by input name, or .npy for a single-input model); default: generated")
+    convert.add_argument("--backend", choices=("auto", "tensorrt", "tensorrt_rtx"), default="auto", help="TensorRT module (default: auto)")
+    convert.add_argument("--no-build", action="store_true", help="check TensorRT acceptance only, build no plan")
+    convert.add_argument("--opset", type=_positive_int, default=None, metavar="N", help="ONNX opset of both routes' exports")
+    segment = convert.add_argument_group("segment route")
+    segment.add_argument("--minimum-segment-size", type=_positive_int, default=None, metavar="N",
+                         help="fewest effective nodes in a TensorRT segment (default: 3, as TF-TRT)")
+    segment.add_argument("--maximum-segments", type=_positive_int, default=None, metavar="N", help="most segments kept, largest first (default: 20)")
+    segment.add_argument("--exclude-ops", type=_names, default=(), metavar="OP,..", help="op types or node names kept in TensorFlow")
+    segment.add_argument("--include-ops", type=_names, default=(), metavar="OP,..", help="op types or node names forced into segments")
+    segment.add_argument("--no-refine", action="store_true", help="do not ask the TensorRT parser to refine the segments")
+    tolerance = convert.add_argument_group("accuracy verdict (pass thresholds of the chosen precision)")
+    tolerance.add_argument("--max-rel-error", type=float, default=None, metavar="X", help="max abs error over the output's scale")
+    tolerance.add_argument("--min-cosine", type=float, default=None, metavar="X", help="cosine similarity to the source's output")
+    tolerance.add_argument("--min-top1", type=float, default=None, metavar="X", help="top-1 agreement of classifier outputs")
 
     inspect = commands.add_parser("inspect", help="preview how the segment route would split a model", description=(
         "Preview the segmentation of SRC: which ops TensorRT segments would take, which stay in TensorFlow and why."))
@@ -96,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Show the routes of several JSON reports (written by convert --report FILE.json) side by side."))
     compare.add_argument("reports", type=Path, nargs="+", metavar="REPORT.json")
     add_triton_parsers(commands)
+    for command in commands.choices.values():
+        command.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                             help="let TensorFlow's and TensorRT's native log lines through (or set TFTRT_KIT_VERBOSE=1)")
     return parser
 
 
@@ -106,20 +142,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         >>> main(["compare", "r1.json", "r2.json"])  # doctest: +SKIP
         0
     """
-    # TensorFlow's C++ INFO/WARNING lines (oneDNN, grappler sessions) would bury the report;
-    # a user who sets TF_CPP_MIN_LOG_LEVEL keeps their own level.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from tftrt_kit.native_logs import captured, quiet_tensorflow, verbose_requested
+
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return EXIT_USAGE if exit_.code else EXIT_OK
     handlers = {"convert": _convert, "inspect": _inspect, "bench": _bench, "compare": _compare, **TRITON_HANDLERS}
-    try:
-        return handlers[args.command](args)
-    except TftrtKitError as err:
-        print(f"tftrt-kit {args.command}: error: {type(err).__name__}: {err}", file=sys.stderr)
-        return EXIT_USAGE
+    verbose = args.verbose or verbose_requested()
+    if not verbose:
+        quiet_tensorflow()
+    with captured(not verbose):
+        try:
+            return handlers[args.command](args)
+        except TftrtKitError as err:
+            print(f"tftrt-kit {args.command}: error: {type(err).__name__}: {err}", file=sys.stderr)
+            return EXIT_USAGE
 
 
 def _convert(args: argparse.Namespace) -> int:
@@ -128,7 +167,15 @@ def _convert(args: argparse.Namespace) -> int:
     for path in args.report:
         if path.suffix not in REPORT_SUFFIXES:
             raise ConfigError(f"Expected --report with a suffix in {REPORT_SUFFIXES}. Received: {str(path)!r}.")
-    calibration = _calibration(args.calibration_data) if args.calibration_data is not None else None
+    calibration = _arrays(args.calibration_data, "--calibration-data") if args.calibration_data is not None else None
+    sample = _arrays(args.sample_data, "--sample-data") if args.sample_data is not None else None
+    route_options = _route_options(args)
+    from tftrt_kit.preflight import check_call
+
+    check_call(
+        None if args.demo else args.source, routes=args.routes, precision=args.precision, calibration_data=calibration,
+        calibration_method=args.calibration_method, output_dir=args.out, overwrite=args.overwrite, route_options=route_options,
+    )
     if args.demo:
         from tftrt_kit.demo import demo_model
 
@@ -143,10 +190,16 @@ def _convert(args: argparse.Namespace) -> int:
         routes=args.routes,
         precision=args.precision,
         calibration_data=calibration,
+        calibration_method=args.calibration_method,
         output_dir=args.out,
         overwrite=args.overwrite,
         signature=args.signature,
+        sample_data=sample,
+        backend=args.backend,
+        build_plans=not args.no_build,
         benchmark=False if args.no_benchmark else BenchOptions(batch_sizes=args.batch_sizes),
+        tolerances=_tolerances(args),
+        route_options=route_options,
         progress=True,
     )
     print(report)
@@ -157,18 +210,60 @@ def _convert(args: argparse.Namespace) -> int:
     return EXIT_OK if all(r.ok for r in report.routes.values()) else EXIT_ROUTE_FAILED
 
 
-def _calibration(path: Path) -> Any:
+def _arrays(path: Path, flag: str) -> Any:
+    """The arrays of a ``.npy`` file, or of a ``.npz`` file by input name."""
     import numpy as np
 
     if path.suffix not in (".npy", ".npz"):
-        raise ConfigError(f"Expected --calibration-data FILE.npy or FILE.npz. Received: {str(path)!r}.")
+        raise ConfigError(f"Expected {flag} FILE.npy or FILE.npz. Received: {str(path)!r}.")
     if not path.is_file():
-        raise ConfigError(f"Expected --calibration-data to name an existing file. Received: {str(path)!r}, which does not exist.")
+        raise ConfigError(f"Expected {flag} to name an existing file. Received: {str(path)!r}, which does not exist.")
     try:
         data = np.load(path, allow_pickle=False)
         return dict(data) if path.suffix == ".npz" else data
     except (OSError, ValueError) as err:
-        raise ConfigError(f"Expected a NumPy .npy/.npz file at --calibration-data. Received: {str(path)!r}, unreadable: {err}.") from err
+        raise ConfigError(f"Expected a NumPy .npy/.npz file at {flag}. Received: {str(path)!r}, unreadable: {err}.") from err
+
+
+def _route_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Options objects of the routes run, from the route flags given (defaults elsewhere)."""
+    import dataclasses
+
+    from tftrt_kit.export import ExportOptions
+
+    export = ExportOptions(opset=args.opset) if args.opset is not None else ExportOptions()
+    options: dict[str, Any] = {}
+    if "onnx" in args.routes and args.opset is not None:
+        options["onnx"] = export
+    segment_flags = {
+        "minimum_segment_size": args.minimum_segment_size,
+        "maximum_segments": args.maximum_segments,
+        "exclude_ops": args.exclude_ops or None,
+        "include_ops": args.include_ops or None,
+        "refine_with_tensorrt": False if args.no_refine else None,
+    }
+    given = {k: v for k, v in segment_flags.items() if v is not None}
+    if "segment" not in args.routes and given:
+        flags = ", ".join("--" + k.replace("_", "-") for k in given)
+        raise ConfigError(f"Expected segment route flags only with --routes including segment. Received: {flags} with --routes {','.join(args.routes)}.")
+    if "segment" in args.routes and (given or args.opset is not None):
+        from tftrt_kit.routes.segment import SegmentOptions
+
+        options["segment"] = dataclasses.replace(SegmentOptions(), export=export, **given)
+    return options
+
+
+def _tolerances(args: argparse.Namespace) -> Any:
+    """Default tolerances, with the pass thresholds of ``--precision`` replaced by the flags given."""
+    import dataclasses
+
+    from tftrt_kit.report import Tolerances
+
+    given = {k: getattr(args, k) for k in ("max_rel_error", "min_cosine", "min_top1") if getattr(args, k) is not None}
+    if not given:
+        return None
+    defaults = Tolerances()
+    return dataclasses.replace(defaults, **{args.precision: dataclasses.replace(defaults.for_precision(args.precision), **given)})
 
 
 def _inspect(args: argparse.Namespace) -> int:

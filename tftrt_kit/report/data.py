@@ -204,17 +204,24 @@ class SourceSummary:
 
 @dataclasses.dataclass
 class Report:
-    """Everything one ``convert()`` run measured. ``print(report)`` shows it as tables."""
+    """Everything one ``convert()`` run measured. ``print(report)`` shows it as tables.
+
+    ``output_dir`` holds the route artifacts (``<output_dir>/<route>``); ``temporary``
+    says it is a temporary directory removed when the Python process that wrote it exits.
+    """
 
     source: SourceSummary
     routes: dict[str, RouteResult]
     created: str = ""
     machine: dict[str, Any] = dataclasses.field(default_factory=dict)
     versions: dict[str, str] = dataclasses.field(default_factory=dict)
+    output_dir: Path | None = None
+    temporary: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready nested dict (paths as strings)."""
         data = dataclasses.asdict(self)
+        data["output_dir"] = str(self.output_dir) if self.output_dir is not None else None
         for route in data["routes"].values():
             if route["artifact_dir"] is not None:
                 route["artifact_dir"] = str(route["artifact_dir"])
@@ -258,6 +265,8 @@ class Report:
         return cls(
             source=SourceSummary(**source),
             routes=routes,
+            output_dir=Path(data["output_dir"]) if data.get("output_dir") else None,
+            temporary=bool(data.get("temporary", False)),
             created=data.get("created", ""),
             machine=data.get("machine", {}),
             versions=data.get("versions", {}),

@@ -141,7 +141,11 @@ SUMMARY_HEADERS = [
 
 def sections(report: Any) -> list[Section]:
     """The report's sections, in display order, with measured figures only."""
-    out = [Section("Source", lines=header_lines(report)), Section("Summary", SUMMARY_HEADERS, summary_rows(report))]
+    out = [
+        Section("Source", lines=header_lines(report)),
+        Section("Summary", SUMMARY_HEADERS, summary_rows(report)),
+        _artifacts(report),
+    ]
     runs = [("source (TF)", report.source)] + [(n, r) for n, r in report.routes.items() if r.ok]
     latency_rows = [
         [who, x.executor, x.batch, x.p50_ms, x.p90_ms, x.p99_ms, x.mean_ms, x.throughput, x.iterations]
@@ -199,11 +203,29 @@ def sections(report: Any) -> list[Section]:
             ))
         if r.ok and r.details.get("tensorrt_skipped"):
             out.append(Section(f"{name}: TensorRT not checked", lines=[str(r.details["tensorrt_skipped"])]))
-    failed = [f"{n}: {r.status}: {r.error}" for n, r in report.routes.items() if not r.ok]
+    failed = []
+    for n, r in report.routes.items():
+        if not r.ok:
+            failed.append(f"{n}: {r.status}: {r.error}")
+            failed += [f"{n}: native log: {line}" for line in r.details.get("native_log", [])]
     if failed:
         out.append(Section("Failed routes (no figures)", lines=failed))
     out.append(Section("Differences", lines=report.differences.lines()))
     return out
+
+
+def _artifacts(report: Any) -> Section:
+    """Where each route's artifact is, and whether it outlives this process."""
+    rows = [[n, str(r.artifact_dir) if r.artifact_dir else f"none ({r.status})"] for n, r in report.routes.items()]
+    lines = []
+    if report.temporary and report.output_dir is not None:
+        lines.append(
+            f"output directory {report.output_dir} is temporary: removed when the Python process that wrote it exits; "
+            "pass output_dir= (CLI: --out DIR) to keep the artifacts"
+        )
+    elif report.output_dir is not None:
+        lines.append(f"output directory {report.output_dir}")
+    return Section("Artifacts", ["route", "directory"], rows, lines)
 
 
 def _thresholds(t: Any) -> str:

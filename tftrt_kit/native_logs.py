@@ -1,0 +1,138 @@
+"""Native log lines (TensorFlow's C++ start-up, absl, TensorRT's logger): kept out of sight unless asked.
+
+TensorFlow and TensorRT write from C++ straight to file descriptor 2, before and
+outside Python's ``logging``: ``I0000 ... oneDNN custom operations are on``,
+``E0000 ... failed call to cuInit``, ``[TRT] [E] ...``. :func:`captured` points
+descriptor 2 at a temporary file while tftrt_kit works and gives Python's
+``sys.stderr`` (progress bars, error messages) its own handle on the terminal, so
+only tftrt_kit's own output shows; what was captured stays readable
+(:meth:`NativeLog.tail`) to explain a failure in the report.
+
+This module is the one place that reads tftrt_kit's environment variables:
+``TFTRT_KIT_VERBOSE=1`` lets native lines through (as the CLI's ``--verbose`` does).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import tempfile
+from typing import Iterator, Mapping
+
+#: Environment variable that lets native log lines reach the terminal ("1", "true", "yes", "on").
+VERBOSE_ENV = "TFTRT_KIT_VERBOSE"
+
+_TRUE = ("1", "true", "yes", "on")
+
+
+def verbose_requested(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether ``TFTRT_KIT_VERBOSE`` asks for native log lines on the terminal."""
+    value = (os.environ if environ is None else environ).get(VERBOSE_ENV, "")
+    return value.strip().lower() in _TRUE
+
+
+class NativeLog:
+    """What native code wrote to descriptor 2 while :func:`captured` was active."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile(mode="w+b")
+
+    def fileno(self) -> int:
+        """The descriptor the captured lines are written to."""
+        return self._file.fileno()
+
+    def offset(self) -> int:
+        """Bytes captured so far (a mark for :meth:`tail`)."""
+        return os.fstat(self._file.fileno()).st_size
+
+    def text(self, since: int = 0) -> str:
+        """The captured text from byte ``since`` on."""
+        self._file.seek(since)
+        return self._file.read().decode("utf-8", errors="replace")
+
+    def tail(self, since: int = 0, lines: int = 40) -> list[str]:
+        """The last ``lines`` non-blank lines captured after byte ``since``."""
+        kept = [line for line in self.text(since).splitlines() if line.strip()]
+        return kept[-lines:]
+
+    def close(self) -> None:
+        """Drop the captured text."""
+        self._file.close()
+
+
+_active: NativeLog | None = None
+
+
+def active() -> NativeLog | None:
+    """The log currently capturing descriptor 2, if any."""
+    return _active
+
+
+@contextlib.contextmanager
+def captured(enabled: bool | None = None) -> Iterator[NativeLog | None]:
+    """Send descriptor 2 to a :class:`NativeLog` while the block runs; ``sys.stderr`` keeps the terminal.
+
+    Nested uses share the outermost capture. Jupyter's ``sys.stderr`` does not write
+    to descriptor 2, so notebooks keep tftrt_kit's own messages and lose only the
+    native lines the kernel would have forwarded.
+
+    Args:
+        enabled: Capture (default: unless ``TFTRT_KIT_VERBOSE`` is set).
+
+    Yields:
+        The active :class:`NativeLog`, or None when native lines go to the terminal.
+
+    Example:
+        >>> with captured() as log:  # doctest: +SKIP
+        ...     import tensorflow
+    """
+    global _active
+    if enabled is None:
+        enabled = not verbose_requested()
+    if not enabled or _active is not None:
+        yield _active
+        return
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    log = NativeLog()
+    saved = os.dup(2)
+    os.dup2(log.fileno(), 2)
+    original = sys.stderr
+    terminal = _own_stderr(original, saved)
+    if terminal is not None:
+        sys.stderr = terminal
+    _active = log
+    try:
+        yield log
+    finally:
+        _active = None
+        if terminal is not None:
+            with contextlib.suppress(Exception):
+                terminal.flush()
+            sys.stderr = original
+            terminal.close()
+        os.dup2(saved, 2)
+        os.close(saved)
+        log.close()
+
+
+def _own_stderr(stream: object, saved: int) -> io.TextIOWrapper | None:
+    """A text stream on a copy of the terminal's descriptor, when ``stream`` wrote to descriptor 2."""
+    try:
+        if stream.fileno() != 2:  # type: ignore[attr-defined]
+            return None
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    binary = open(os.dup(saved), "wb", buffering=0)
+    return io.TextIOWrapper(binary, encoding=encoding, errors="backslashreplace", line_buffering=True, write_through=True)
+
+
+def quiet_tensorflow(environ: dict[str, str] | None = None) -> None:
+    """Before TensorFlow loads: drop its C++ INFO/WARNING lines unless verbose (a user's own level is kept)."""
+    environ = os.environ if environ is None else environ
+    if not verbose_requested(environ):
+        environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
