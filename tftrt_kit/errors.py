@@ -50,7 +50,16 @@ class CalibrationError(QuantizationError):
 
 
 class EngineBuildError(TftrtKitError):
-    """A TensorRT (or TensorRT-RTX) parser or builder refused the model."""
+    """A TensorRT (or TensorRT-RTX) parser or builder refused the model.
+
+    Attributes:
+        check: The :class:`~tftrt_kit.engines.tensorrt_builder.TensorRTCheck` of the
+            failed attempt (its ``error`` holds TensorRT's message), when there was one.
+    """
+
+    def __init__(self, message: str, check: object | None = None):
+        super().__init__(message)
+        self.check = check
 
 
 class IncompatiblePlanError(EngineBuildError):

@@ -1,9 +1,11 @@
-"""Parse and build ONNX models with TensorRT or TensorRT-RTX (the same Python API shape).
+"""Parse and build ONNX models with TensorRT or TensorRT-RTX, through Polygraphy's loaders.
 
 TensorRT-RTX's builder runs without a GPU ("CPU-only" mode): parsing, support
-queries and ``build_serialized_network`` all work and produce a real plan, which
-is how acceptance is checked on machines without a GPU. Running a plan needs a GPU
-(:mod:`tftrt_kit.engines.tensorrt_runner`).
+queries and the engine build all work and produce a real plan, which is how
+acceptance is checked on machines without a GPU. Running a plan needs a GPU
+(:mod:`tftrt_kit.engines.tensorrt_runner`). Polygraphy drives the TensorRT API
+(``CreateConfig``, ``Profile``, ``EngineBytesFromNetwork``); this module decides what
+to build and keeps what the report needs, with TensorRT's own log for every failure.
 """
 
 from __future__ import annotations
@@ -11,12 +13,22 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
-from tftrt_kit._optional import available, require
-from tftrt_kit.errors import ConfigError, EngineBuildError, MissingDependencyError
+from tftrt_kit._optional import require
+from tftrt_kit.engines.profiles import (
+    DEFAULT_BATCH_SIZES,
+    ShapeRange,
+    batch_profiles,
+    check_coverage,
+    normalize_profiles,
+)
+from tftrt_kit.engines.trt_log import capture
+from tftrt_kit.engines.trt_module import BACKENDS, describe, polygraphy_bound, resolve_backend
+from tftrt_kit.errors import ConfigError, EngineBuildError
 
-BACKENDS = ("tensorrt", "tensorrt_rtx")
+__all__ = ["BACKENDS", "BuildOptions", "PRECISIONS", "TensorRTBuilder", "TensorRTCheck", "UnsupportedNode", "resolve_backend"]
+
 PRECISIONS = ("fp32", "fp16", "int8")
 
 
@@ -36,12 +48,14 @@ class TensorRTCheck:
     Attributes:
         backend: Module and version that answered, e.g. ``"tensorrt_rtx 1.7.1.116"``.
         accepted: Whether the parser took every node.
-        unsupported_nodes: Nodes refused, each with the parser's message.
+        unsupported_nodes: Every node refused, each with the parser's message.
         plan_bytes: Size of the serialized plan, when one was built.
-        build_seconds: Time of ``build_serialized_network``, when one was built.
+        build_seconds: Time of the engine build, when one was built.
         network_layers: Layers of the parsed TensorRT network.
         precision: Precision the plan was built for.
-        error: Why a build failed, when it did.
+        error: Why no plan was built when a build was attempted: TensorRT's own message.
+        builder: Who decided and built, for people: e.g. ``"TensorRT-RTX 1.7.1, CPU-only builder"``.
+        profiles: The optimization profiles of the plan, ``[{input: [min, opt, max]}]``.
     """
 
     backend: str
@@ -52,15 +66,29 @@ class TensorRTCheck:
     network_layers: int | None = None
     precision: str | None = None
     error: str | None = None
+    builder: str | None = None
+    profiles: list[dict[str, list[list[int]]]] = dataclasses.field(default_factory=list)
+
+    @property
+    def plan_status(self) -> str:
+        """``"plan 1.2 MB"``, ``"no plan: <TensorRT's message>"``, or ``"not built"`` (parse check only)."""
+        if self.plan_bytes is not None:
+            return f"plan {self.plan_bytes / 1e6:.1f} MB"
+        if self.error:
+            return f"no plan: {self.error}"
+        if not self.accepted:
+            return f"no plan: {len(self.unsupported_nodes)} node(s) refused by the parser"
+        return "not built"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TensorRTCheck":
-        """Inverse of :meth:`to_dict`."""
-        fields = dict(data)
+    def from_dict(cls, data: Mapping[str, Any]) -> "TensorRTCheck":
+        """Inverse of :meth:`to_dict` (fields added later default when absent)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        fields = {k: v for k, v in data.items() if k in known}
         fields["unsupported_nodes"] = [UnsupportedNode(**n) for n in data.get("unsupported_nodes", [])]
         return cls(**fields)
 
@@ -70,42 +98,39 @@ class BuildOptions:
     """How a plan is built.
 
     Attributes:
-        precision: ``fp32``, ``fp16`` or ``int8``. With a strongly typed network
-            (TensorRT >= 10 and TensorRT-RTX) precision comes from the ONNX itself:
-            FP16 weights (see :func:`tftrt_kit.export.convert_to_fp16`) or explicit Q/DQ.
-        batch_sizes: ``(min, opt, max)`` of the optimization profile for a dynamic batch.
-        workspace_bytes: Workspace memory pool limit.
-        timing_cache: File to read and update with the builder's timing cache.
+        precision: ``fp32``, ``fp16`` or ``int8``. Networks are strongly typed, so
+            precision comes from the ONNX itself: FP16 weights (see
+            :func:`tftrt_kit.export.convert_to_fp16`) or explicit Q/DQ.
+        profiles: Optimization profiles, each ``{input_name: (min, opt, max)}``; several
+            per plan. None: one profile over a dynamic batch dim, from ``batch_sizes``.
+        batch_sizes: ``(min, opt, max)`` of the default profile when ``profiles`` is None.
+        workspace_bytes: Workspace memory pool limit; None leaves TensorRT's default.
+        builder_optimization_level: TensorRT's builder optimization level (0-5); None
+            leaves TensorRT's default (3).
+        timing_cache: File the builder's timing cache is read from and merged into.
     """
 
     precision: str = "fp32"
-    batch_sizes: tuple[int, int, int] = (1, 8, 32)
-    workspace_bytes: int = 1 << 30
+    profiles: tuple[Mapping[str, ShapeRange], ...] | None = None
+    batch_sizes: tuple[int, int, int] = DEFAULT_BATCH_SIZES
+    workspace_bytes: int | None = 1 << 30
+    builder_optimization_level: int | None = None
     timing_cache: Path | None = None
 
-
-def resolve_backend(backend: str = "auto") -> str:
-    """Pick the TensorRT module: ``tensorrt`` first, then ``tensorrt_rtx``.
-
-    Raises:
-        MissingDependencyError: neither is installed, naming both extras.
-        ConfigError: ``backend`` is not one of ``auto``, ``tensorrt``, ``tensorrt_rtx``.
-    """
-    if backend == "auto":
-        for name in BACKENDS:
-            if available(name):
-                return name
-        raise MissingDependencyError(
-            "Building TensorRT engines needs 'tensorrt' (GPU machines: pip install 'tftrt_kit[tensorrt]') "
-            "or 'tensorrt_rtx' (pip install 'tftrt_kit[rtx]'). Received: neither is installed."
-        )
-    if backend not in BACKENDS:
-        raise ConfigError(f"Expected backend in {('auto',) + BACKENDS}. Received: backend={backend!r}")
-    return backend
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"Expected precision in {PRECISIONS}. Received: precision={self.precision!r}")
+        if self.workspace_bytes is not None and self.workspace_bytes < 1:
+            raise ConfigError(f"Expected workspace_bytes >= 1. Received: workspace_bytes={self.workspace_bytes}")
+        level = self.builder_optimization_level
+        if level is not None and not 0 <= level <= 5:
+            raise ConfigError(f"Expected builder_optimization_level in 0..5. Received: builder_optimization_level={level}")
+        if self.profiles is not None:
+            object.__setattr__(self, "profiles", normalize_profiles(self.profiles))
 
 
 class TensorRTBuilder:
-    """Parses ONNX models and builds serialized plans with one TensorRT module.
+    """Parses ONNX models and builds serialized plans with one TensorRT module, through Polygraphy.
 
     Args:
         backend: ``"auto"`` (``tensorrt`` if installed, else ``tensorrt_rtx``),
@@ -120,10 +145,11 @@ class TensorRTBuilder:
     """
 
     def __init__(self, backend: str = "auto"):
+        from tftrt_kit.engines.gpu import gpu_available
+
         self.module_name = resolve_backend(backend)
         self.trt = require(self.module_name, "Building TensorRT engines")
-        self.logger = self.trt.Logger(self.trt.Logger.ERROR)
-        self.builder = self.trt.Builder(self.logger)
+        self.description = describe(self.trt, gpu=gpu_available())
 
     @property
     def backend(self) -> str:
@@ -133,44 +159,41 @@ class TensorRTBuilder:
     def __repr__(self) -> str:
         return f"TensorRTBuilder(backend={self.backend!r})"
 
-    def _strongly_typed(self) -> bool:
-        return hasattr(self.trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED")
+    def _new_check(self, **fields: Any) -> TensorRTCheck:
+        return TensorRTCheck(backend=self.backend, builder=self.description, **fields)
 
-    def _parse(self, model: Any) -> tuple[Any, Any, list[UnsupportedNode]]:
-        trt = self.trt
-        flags = 0
-        if self._strongly_typed():
-            flags = 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
-        elif hasattr(trt.NetworkDefinitionCreationFlag, "EXPLICIT_BATCH"):
-            flags = 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
-        network = self.builder.create_network(flags)
-        parser = trt.OnnxParser(network, self.logger)
-        parser.parse(model.SerializeToString())
-        refused = []
-        for index in range(parser.num_errors):
-            error = parser.get_error(index)
-            refused.append(UnsupportedNode(node=error.node_name(), op_type=error.node_operator(), reason=error.desc()))
-        return network, parser, refused
+    def _parse(self, model: Any) -> tuple[Any, Any, Any, list[UnsupportedNode]]:
+        """Parse inside a Polygraphy binding and a log capture; returns builder, network, parser, refusals."""
+        from tftrt_kit.engines.polygraphy_loaders import NetworkFromOnnxBytesKeepingErrors
+
+        with capture() as log:
+            builder, network, parser, parsed_ok = NetworkFromOnnxBytesKeepingErrors(model.SerializeToString())()
+        refused = [_unsupported(parser.get_error(i)) for i in range(parser.num_errors)]
+        if not parsed_ok and not refused:
+            refused = [UnsupportedNode("", "", log.reason() or "the ONNX parser failed without naming a node")]
+        return builder, network, parser, refused
 
     def check(self, model: Any) -> TensorRTCheck:
-        """Parse ``model`` (an ``onnx.ModelProto``) and report which nodes TensorRT refuses."""
-        network, _, refused = self._parse(model)
-        return TensorRTCheck(
-            backend=self.backend,
-            accepted=not refused,
-            unsupported_nodes=refused,
-            network_layers=network.num_layers,
-        )
+        """Parse ``model`` (an ``onnx.ModelProto``) and report every node TensorRT refuses, with its reason."""
+        with polygraphy_bound(self.trt):
+            _, network, _, refused = self._parse(model)
+            return self._new_check(accepted=not refused, unsupported_nodes=refused, network_layers=network.num_layers)
 
     def supported_node_names(self, model: Any) -> set[str]:
         """Names of the nodes that lie in a subgraph TensorRT's parser supports."""
-        parser = self.trt.OnnxParser(self.builder.create_network(0), self.logger)
-        parser.supports_model_v2(model.SerializeToString())
+        from polygraphy.backend.trt import CreateNetwork
+
+        serialized = model.SerializeToString()
         names = [node.name for node in model.graph.node]
-        supported: set[str] = set()
-        for index in range(parser.num_subgraphs):
-            if parser.is_subgraph_supported(index):
-                supported.update(names[i] for i in parser.get_subgraph_nodes(index))
+        with polygraphy_bound(self.trt), capture():
+            builder, network = CreateNetwork(strongly_typed=True)()
+            parser = self.trt.OnnxParser(network, _polygraphy_logger())
+            parser.supports_model_v2(serialized)
+            supported: set[str] = set()
+            for index in range(parser.num_subgraphs):
+                if parser.is_subgraph_supported(index):
+                    supported.update(names[i] for i in parser.get_subgraph_nodes(index))
+            del parser, network, builder  # the parser holds the network: release in order
         return supported
 
     def build(self, model: Any, options: BuildOptions = BuildOptions()) -> tuple[bytes, TensorRTCheck]:
@@ -178,79 +201,85 @@ class TensorRTBuilder:
 
         Args:
             model: An ``onnx.ModelProto`` (FP16 or Q/DQ already applied for those precisions).
-            options: Precision, batch profile, workspace and timing cache.
+            options: Precision, profiles, workspace, optimization level and timing cache.
 
         Returns:
             ``(plan, check)``: the serialized plan and what the build measured.
 
         Raises:
-            EngineBuildError: the parser refused nodes (all named) or the build failed.
+            EngineBuildError: the parser refused nodes (all named) or the build failed
+                (TensorRT's own message). Its ``check`` attribute holds the
+                :class:`TensorRTCheck` of the attempt, with ``error`` set.
         """
-        if options.precision not in PRECISIONS:
-            raise ConfigError(f"Expected precision in {PRECISIONS}. Received: precision={options.precision!r}")
-        network, _parser, refused = self._parse(model)
-        if refused:
-            listed = "; ".join(f"{n.op_type} node {n.node!r}: {n.reason}" for n in refused[:10])
-            raise EngineBuildError(f"Expected an ONNX model {self.backend} parses in full. Received: {len(refused)} refused node(s): {listed}")
-        config = self._config(network, options)
-        started = time.perf_counter()
-        serialized = self.builder.build_serialized_network(network, config)
-        seconds = time.perf_counter() - started
-        if serialized is None:
-            raise EngineBuildError(f"Expected {self.backend} to build a {options.precision} plan. Received: build_serialized_network returned None.")
-        plan = bytes(serialized)
-        self._save_timing_cache(config, options.timing_cache)
-        check = TensorRTCheck(
-            backend=self.backend,
-            accepted=True,
-            plan_bytes=len(plan),
-            build_seconds=seconds,
-            network_layers=network.num_layers,
-            precision=options.precision,
-        )
+        with polygraphy_bound(self.trt):
+            builder, network, parser, refused = self._parse(model)
+            check = self._new_check(accepted=not refused, unsupported_nodes=refused, network_layers=network.num_layers, precision=options.precision)
+            if refused:
+                listed = "; ".join(f"{n.op_type} node {n.node!r}: {n.reason}" for n in refused)
+                check.error = f"{len(refused)} node(s) refused by the {self.description} parser: {listed}"
+                raise _build_error(f"Expected an ONNX model {self.backend} parses in full. Received: {check.error}", check)
+            profiles = self._profiles(model, network, options, check)
+            check.profiles = [{name: [list(s) for s in shapes] for name, shapes in p.items()} for p in profiles]
+            plan, seconds = self._build(builder, network, parser, profiles, options, check)
+        check.plan_bytes, check.build_seconds = len(plan), seconds
         return plan, check
 
-    def _config(self, network: Any, options: BuildOptions) -> Any:
-        trt = self.trt
-        config = self.builder.create_builder_config()
-        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, options.workspace_bytes)
-        if not self._strongly_typed():
-            flag = {"fp16": "FP16", "int8": "INT8"}.get(options.precision)
-            if flag:
-                config.set_flag(getattr(trt.BuilderFlag, flag))
-        cache_bytes = options.timing_cache.read_bytes() if options.timing_cache and options.timing_cache.is_file() else b""
-        config.set_timing_cache(config.create_timing_cache(cache_bytes), True)
-        profile = _batch_profile(self.builder, network, options.batch_sizes)
-        if profile is not None:
-            config.add_optimization_profile(profile)
-        return config
+    def _profiles(self, model: Any, network: Any, options: BuildOptions, check: TensorRTCheck) -> tuple[Mapping[str, ShapeRange], ...]:
+        inputs = [network.get_input(i) for i in range(network.num_inputs)]
+        dynamic = {t.name: tuple(t.shape) for t in inputs if -1 in tuple(t.shape)}
+        try:
+            if options.profiles is not None:
+                profiles = options.profiles
+            else:
+                profiles = normalize_profiles(batch_profiles(dynamic, options.batch_sizes))
+            check_coverage(profiles, dynamic)
+        except EngineBuildError as err:
+            check.error = str(err)
+            raise _build_error(str(err), check) from None
+        return profiles
 
-    @staticmethod
-    def _save_timing_cache(config: Any, path: Path | None) -> None:
-        if path is None:
-            return
-        cache = config.get_timing_cache()
-        if cache is not None:
-            path.write_bytes(bytes(cache.serialize()))
+    def _build(self, builder: Any, network: Any, parser: Any, profiles: Sequence[Mapping[str, ShapeRange]], options: BuildOptions, check: TensorRTCheck) -> tuple[bytes, float]:
+        from polygraphy.backend.trt import CreateConfig, EngineBytesFromNetwork, Profile
+        from polygraphy.exception import PolygraphyException
+
+        pools = {self.trt.MemoryPoolType.WORKSPACE: options.workspace_bytes} if options.workspace_bytes is not None else None
+        cache = str(options.timing_cache) if options.timing_cache is not None else None
+        config = CreateConfig(
+            profiles=[_polygraphy_profile(Profile, p) for p in profiles] or None,
+            memory_pool_limits=pools,
+            builder_optimization_level=options.builder_optimization_level,
+            load_timing_cache=cache if cache and Path(cache).is_file() else None,
+        )
+        started = time.perf_counter()
+        with capture() as log:
+            try:
+                serialized = EngineBytesFromNetwork((builder, network, parser), config=config, save_timing_cache=cache)()
+            except PolygraphyException as err:
+                check.error = log.reason() or str(err)
+                raise _build_error(f"Expected {self.description} to build a {options.precision} plan. Received: {check.error}", check) from None
+        seconds = time.perf_counter() - started
+        return bytes(serialized), seconds
 
 
-def _batch_profile(builder: Any, network: Any, batch_sizes: Sequence[int]) -> Any:
-    """An optimization profile over the batch dimension, or None for static inputs.
+def _unsupported(error: Any) -> UnsupportedNode:
+    """One parser error as a refused node; the reason names TensorRT's check when its text is terse."""
+    code = getattr(error.code(), "name", str(error.code()))
+    where = f" in {error.func()}" if error.func() else ""
+    return UnsupportedNode(node=error.node_name(), op_type=error.node_operator(), reason=f"{code}{where}: {error.desc()}")
 
-    TensorRT needs min/opt/max for every dynamic dimension; only a dynamic leading
-    (batch) dimension is supported here, other dynamic dimensions are an error.
-    """
-    inputs = [network.get_input(i) for i in range(network.num_inputs)]
-    if not any(-1 in tuple(t.shape) for t in inputs):
-        return None
-    profile = builder.create_optimization_profile()
-    for tensor in inputs:
-        shape = tuple(tensor.shape)
-        if -1 in shape[1:]:
-            raise EngineBuildError(
-                f"Expected only the batch dimension of input {tensor.name!r} to be dynamic. "
-                f"Received: shape {list(shape)}; give the model static non-batch dimensions."
-            )
-        shapes = [tuple([b, *shape[1:]]) if shape and shape[0] == -1 else shape for b in batch_sizes]
-        profile.set_shape(tensor.name, *shapes)
+
+def _polygraphy_profile(profile_type: type, shapes: Mapping[str, ShapeRange]) -> Any:
+    profile = profile_type()
+    for name, (low, opt, high) in shapes.items():
+        profile.add(name, min=low, opt=opt, max=high)
     return profile
+
+
+def _polygraphy_logger() -> Any:
+    from polygraphy.backend.trt import util as trt_util
+
+    return trt_util.get_trt_logger()
+
+
+def _build_error(message: str, check: TensorRTCheck) -> EngineBuildError:
+    return EngineBuildError(message, check=check)

@@ -1,35 +1,29 @@
-"""Run a serialized TensorRT plan on a GPU, on the TensorRT >= 10 Python API.
+"""Run a serialized TensorRT plan on a GPU through Polygraphy's ``TrtRunner``.
 
-Kept small on purpose: deserialize, set input shapes, bind device buffers by
-tensor name, ``execute_async_v3``, copy back. Device memory and streams come from
-polygraphy's CUDA wrapper (ctypes over libcudart), so no extra CUDA package is
-needed. Nothing here can run without a GPU; :func:`gpu_available` says whether it can.
+``TrtRunner`` does the TensorRT work: it checks every ``set_input_shape``, binds
+shape-tensor inputs to host memory, gives outputs with data-dependent shapes an
+output allocator, and owns the stream and device buffers. Ours decides what the
+caller sees: inputs cast to the plan's dtypes, a profile that fits each call (or a
+:class:`RuntimeInputError` naming the input, its shape and the profiles), host copies
+of the outputs, TensorRT's own message on failure, and device memory released on
+:meth:`TensorRTRunner.close` or when the runner is collected.
 """
 
 from __future__ import annotations
 
-import ctypes
-import functools
+import weakref
 from typing import Any, Mapping
 
 import numpy as np
 
 from tftrt_kit._optional import require
-from tftrt_kit.engines.tensorrt_builder import resolve_backend
-from tftrt_kit.errors import EngineBuildError, RuntimeInputError
+from tftrt_kit.engines.gpu import cuda_runtime, gpu_available
+from tftrt_kit.engines.profiles import describe_profiles, fits, fitting_profile
+from tftrt_kit.engines.trt_log import capture
+from tftrt_kit.engines.trt_module import polygraphy_bound, resolve_backend
+from tftrt_kit.errors import EngineBuildError, IncompatiblePlanError, RuntimeInputError
 
-
-@functools.lru_cache(maxsize=1)
-def gpu_available() -> bool:
-    """Whether a CUDA runtime and at least one CUDA device are present."""
-    try:
-        from polygraphy import cuda
-
-        count = ctypes.c_int(0)
-        status = cuda.wrapper().handle.cudaGetDeviceCount(ctypes.byref(count))
-    except Exception:
-        return False
-    return status == 0 and count.value > 0
+__all__ = ["TensorRTRunner", "gpu_available"]
 
 
 class TensorRTRunner:
@@ -40,64 +34,136 @@ class TensorRTRunner:
         backend: ``"auto"``, ``"tensorrt"`` or ``"tensorrt_rtx"`` (the module that built the plan).
 
     Raises:
-        EngineBuildError: the plan does not deserialize (other TensorRT version or GPU).
+        IncompatiblePlanError: no CUDA runtime here, or the plan does not deserialize
+            (other TensorRT version or GPU), with TensorRT's message.
+
+    Example:
+        >>> with TensorRTRunner(plan, backend="tensorrt") as runner:   # doctest: +SKIP
+        ...     outputs = runner({"x": batch})
     """
 
     name = "tensorrt"
 
     def __init__(self, plan: bytes, *, backend: str = "auto"):
-        from polygraphy import cuda
+        from polygraphy.backend.trt import EngineFromBytes, TrtRunner
+        from polygraphy.exception import PolygraphyException
 
         module = resolve_backend(backend)
         self.trt = trt = require(module, "Running TensorRT engines")
-        self._cuda = cuda
-        logger = trt.Logger(trt.Logger.ERROR)
-        self.engine = trt.Runtime(logger).deserialize_cuda_engine(plan)
-        if self.engine is None:
-            raise EngineBuildError(
-                f"Expected a plan built by this {module} {trt.__version__} for this GPU. "
-                "Received: a plan that failed to deserialize; rebuild it on this machine."
-            )
-        self.context = self.engine.create_execution_context()
-        names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
-        is_input = {n: self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT for n in names}
+        self.backend = f"{module} {trt.__version__}"
+        try:
+            cuda_runtime()
+        except OSError as err:
+            raise IncompatiblePlanError(f"Expected a CUDA runtime to run {self.backend} plans. Received: {err}.") from err
+        runner = TrtRunner(EngineFromBytes(bytes(plan)))
+        with polygraphy_bound(trt), capture() as log:
+            try:
+                runner.activate()
+            except PolygraphyException as err:
+                raise IncompatiblePlanError(
+                    f"Expected a plan {self.backend} deserializes on this GPU. Received: {log.reason() or err}; "
+                    "convert the model again on this machine."
+                ) from None
+        self._runner = runner
+        self._finalizer = weakref.finalize(self, _release, runner, trt)
+        engine = runner.engine
+        names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
+        is_input = {n: engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT for n in names}
         self.input_names = tuple(n for n in names if is_input[n])
         self.output_names = tuple(n for n in names if not is_input[n])
-        self.stream = cuda.Stream()
-        self._buffers: dict[str, Any] = {}
-
-    def _buffer(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> Any:
-        buffer = self._buffers.get(name)
-        if buffer is None:
-            buffer = self._buffers[name] = self._cuda.DeviceArray(shape=shape, dtype=dtype)
-        else:
-            buffer.resize(shape)
-        return buffer
+        self.shape_tensor_inputs = frozenset(n for n in self.input_names if engine.is_shape_inference_io(n))
+        self.dtypes = {n: np.dtype(trt.nptype(engine.get_tensor_dtype(n))) for n in names}
+        self.profiles = _engine_profiles(engine, self.input_names, self.shape_tensor_inputs)
+        self._profile = 0
 
     def __call__(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Run on ``feeds`` (input name -> host array); returns host outputs by name."""
+        """Run on ``feeds`` (input name -> host array); returns host outputs by name.
+
+        Raises:
+            RuntimeInputError: an input is missing, or its shape (shape-tensor input: its
+                values) lies outside every optimization profile of the plan.
+            EngineBuildError: TensorRT failed to run the plan (TensorRT's message).
+        """
+        from polygraphy.exception import PolygraphyException
+
+        if not self._finalizer.alive:
+            raise RuntimeInputError("Expected an open TensorRT runner. Received: a call after close().")
         missing = [n for n in self.input_names if n not in feeds]
         if missing:
             raise RuntimeInputError(f"Expected inputs {list(self.input_names)}. Received: {sorted(feeds)}; missing {missing}.")
-        for name in self.input_names:
-            host = np.ascontiguousarray(feeds[name], dtype=self.trt.nptype(self.engine.get_tensor_dtype(name)))
-            self.context.set_input_shape(name, host.shape)
-            device = self._buffer(name, host.shape, host.dtype)
-            device.copy_from(host, stream=self.stream)
-            self.context.set_tensor_address(name, device.ptr)
-        outputs = {}
-        for name in self.output_names:
-            shape = tuple(self.context.get_tensor_shape(name))
-            dtype = np.dtype(self.trt.nptype(self.engine.get_tensor_dtype(name)))
-            device = self._buffer(name, shape, dtype)
-            self.context.set_tensor_address(name, device.ptr)
-            outputs[name] = np.empty(shape, dtype=dtype)
-        if not self.context.execute_async_v3(self.stream.ptr):
-            raise EngineBuildError("Expected TensorRT to execute the engine. Received: execute_async_v3 returned False.")
-        for name, host in outputs.items():
-            self._buffers[name].copy_to(host, stream=self.stream)
-        self.stream.synchronize()
-        return outputs
+        host = {n: np.ascontiguousarray(feeds[n], dtype=self.dtypes[n]) for n in self.input_names}
+        self._select_profile(host)
+        with polygraphy_bound(self.trt), capture() as log:
+            try:
+                outputs = self._runner.infer(host, check_inputs=True)
+            except PolygraphyException as err:
+                raise EngineBuildError(f"Expected {self.backend} to run the plan. Received: {log.reason() or err}") from None
+        # TrtRunner reuses its host buffers on the next call: hand out copies.
+        return {n: np.array(outputs[n], copy=True) for n in self.output_names}
+
+    def _select_profile(self, host: Mapping[str, np.ndarray]) -> None:
+        observed = {n: _observed(n, a, self.shape_tensor_inputs) for n, a in host.items()}
+        index = fitting_profile(observed, self.profiles, preferred=self._profile)
+        if index is None:
+            outside = [
+                f"{n} {'values' if n in self.shape_tensor_inputs else 'shape'} {list(v)}"
+                for n, v in observed.items()
+                if all(n in p and not fits(v, p[n]) for p in self.profiles)
+            ] or [f"{n} shape {list(v)}" for n, v in observed.items()]
+            raise RuntimeInputError(
+                f"Expected inputs within one optimization profile of the plan: {describe_profiles(self.profiles)}. "
+                f"Received: {', '.join(outside)}."
+            )
+        if index != self._profile:
+            from polygraphy.exception import PolygraphyException
+
+            with polygraphy_bound(self.trt), capture() as log:
+                try:
+                    self._runner.set_profile(index)
+                except PolygraphyException as err:
+                    raise EngineBuildError(f"Expected {self.backend} to switch to profile {index}. Received: {log.reason() or err}") from None
+            self._profile = index
+
+    def close(self) -> None:
+        """Free the plan's device memory, stream and execution context (idempotent)."""
+        self._finalizer()
+
+    def __enter__(self) -> "TensorRTRunner":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
     def __repr__(self) -> str:
-        return f"TensorRTRunner(inputs={list(self.input_names)}, outputs={list(self.output_names)})"
+        return f"TensorRTRunner(inputs={list(self.input_names)}, outputs={list(self.output_names)}, profiles={len(self.profiles)})"
+
+
+def _observed(name: str, array: np.ndarray, shape_tensors: frozenset[str]) -> tuple[int, ...]:
+    """What a profile constrains: a shape tensor's values, any other input's shape."""
+    return tuple(int(v) for v in array.ravel()) if name in shape_tensors else tuple(array.shape)
+
+
+def _engine_profiles(engine: Any, inputs: tuple[str, ...], shape_tensors: frozenset[str]) -> tuple[dict[str, tuple], ...]:
+    """Each profile of the plan as ``{input: (min, opt, max)}`` over its dynamic inputs and shape tensors."""
+    dynamic = [n for n in inputs if n in shape_tensors or -1 in tuple(engine.get_tensor_shape(n))]
+    profiles = []
+    for index in range(engine.num_optimization_profiles):
+        profile = {}
+        for name in dynamic:
+            if name in shape_tensors:
+                bounds = engine.get_tensor_profile_values(index, name)
+            else:
+                bounds = engine.get_tensor_profile_shape(name, index)
+            profile[name] = tuple(tuple(int(d) for d in b) for b in bounds)
+        profiles.append(profile)
+    return tuple(profiles)
+
+
+def _release(runner: Any, trt: Any) -> None:
+    """Deactivate ``runner`` and free what ``deactivate`` leaves: the output allocator's device buffers."""
+    with polygraphy_bound(trt), capture():
+        allocator = getattr(runner, "output_allocator", None)
+        for buffer in getattr(allocator, "buffers", {}).values():
+            buffer.free()
+        if runner.is_active:
+            runner.deactivate()

@@ -25,7 +25,8 @@ def check_and_build(model: Any, context: RouteContext, options: BuildOptions | N
 
     A missing TensorRT module is not an error here: the outcome is "skipped" with
     the install hint, and the route goes on with its ONNX artifact. A parser or
-    build refusal is recorded in the check (``accepted=False`` / ``error``).
+    build refusal is recorded in the check (``accepted=False`` / ``error`` holding
+    TensorRT's own message), and the outcome has no plan.
     """
     try:
         builder = TensorRTBuilder(context.backend)
@@ -37,8 +38,9 @@ def check_and_build(model: Any, context: RouteContext, options: BuildOptions | N
     try:
         plan, check = builder.build(model, options)
     except EngineBuildError as err:
-        check = builder.check(model)
+        # The failed attempt's check holds every refused node, or TensorRT's own build message.
+        check = err.check if err.check is not None else builder.check(model)
         check.precision = options.precision
-        check.error = str(err)
+        check.error = check.error or str(err)
         return EngineOutcome(check=check, module=builder.module_name)
     return EngineOutcome(plan=plan, check=check, module=builder.module_name)
