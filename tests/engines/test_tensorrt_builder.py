@@ -152,7 +152,10 @@ def test_several_profiles_and_build_options(builder, tmp_path):
     cache = tmp_path / "timing.cache"
     plan, check = builder.build(_matmul(), BuildOptions(profiles=profiles, builder_optimization_level=1, timing_cache=cache))
     assert len(plan) == check.plan_bytes > 0
-    assert check.profiles == [{"x": [[1, 64], [2, 64], [4, 64]]}, {"x": [[8, 64], [16, 64], [32, 64]]}]
+    assert check.profiles == [
+        {"x": {"min": [1, 64], "opt": [2, 64], "max": [4, 64]}},
+        {"x": {"min": [8, 64], "opt": [16, 64], "max": [32, 64]}},
+    ]
     assert cache.is_file() and cache.stat().st_size > 0
     again, _ = builder.build(_matmul(), BuildOptions(profiles=profiles, timing_cache=cache))
     assert len(again) > 0

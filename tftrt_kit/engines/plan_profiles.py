@@ -1,64 +1,44 @@
-"""Optimization profiles: for each dynamic input, the (min, opt, max) shapes one plan accepts.
+"""The optimization profiles of one plan: checked against the network, chosen per call.
 
-A profile is a mapping ``{input_name: (min_shape, opt_shape, max_shape)}`` with tuples
-of ints; a plan may hold several. Callers compute them (:func:`batch_profiles` is
-the default: one profile over a dynamic batch dimension) and pass them to
-:class:`~tftrt_kit.engines.tensorrt_builder.TensorRTBuilder`; the runner picks, per
-call, a profile the inputs fit (:func:`fitting_profile`).
+Profiles are :data:`tftrt_kit.profiles.Profile` dicts ``{input_name: (min_shape,
+opt_shape, max_shape)}``; callers compute them (:mod:`tftrt_kit.profiles`), the
+builder checks they cover the parsed network's dynamic inputs, and the runner picks,
+per call, a profile the inputs fit.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from tftrt_kit.errors import ConfigError, EngineBuildError
-
-Shape = tuple[int, ...]
-ShapeRange = tuple[Shape, Shape, Shape]
-Profile = Mapping[str, ShapeRange]
-
-#: ``(min, opt, max)`` of the default profile over a dynamic batch dimension.
-DEFAULT_BATCH_SIZES = (1, 8, 32)
+from tftrt_kit.profiles import DEFAULT_BATCH, Profile, fits, format_profile
 
 
-def onnx_input_shapes(model: Any) -> dict[str, tuple[int, ...]]:
-    """The graph inputs of an ``onnx.ModelProto`` (initializers excluded), dynamic dims as ``-1``."""
-    initializers = {init.name for init in model.graph.initializer}
-    shapes = {}
-    for value in model.graph.input:
-        if value.name in initializers:
-            continue
-        dims = value.type.tensor_type.shape.dim
-        shapes[value.name] = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in dims)
-    return shapes
-
-
-def batch_profiles(input_shapes: Mapping[str, Sequence[int]], batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES) -> list[dict[str, ShapeRange]]:
-    """One profile over a dynamic leading (batch) dimension, or none when every input is static.
+def batch_profiles(dynamic_inputs: Mapping[str, Sequence[int]], batch_sizes: Sequence[int] = DEFAULT_BATCH) -> list[Profile]:
+    """One profile over a dynamic leading (batch) dimension, or none when no input is dynamic.
 
     Args:
-        input_shapes: Input name -> shape with ``-1`` for a dynamic dim (see :func:`onnx_input_shapes`).
+        dynamic_inputs: Input name -> shape with ``-1`` for a dynamic dim.
         batch_sizes: ``(min, opt, max)`` batch of the profile.
 
     Raises:
         EngineBuildError: an input has a dynamic dimension other than the first, naming it
-            (give profiles for such models explicitly).
+            (such models need explicit profiles: ``convert(shapes=...)``).
     """
-    dynamic = {name: tuple(shape) for name, shape in input_shapes.items() if -1 in tuple(shape)}
-    if not dynamic:
-        return []
-    profile = {}
-    for name, shape in dynamic.items():
+    profile: Profile = {}
+    for name, shape in dynamic_inputs.items():
+        shape = tuple(shape)
         if -1 in shape[1:]:
             raise EngineBuildError(
                 f"Expected only the batch dimension of input {name!r} to be dynamic, or explicit optimization profiles. "
-                f"Received: shape {list(shape)}; give the model static non-batch dimensions or pass profiles."
+                f"Received: shape {list(shape)}; give the model static non-batch dimensions or pass shapes=."
             )
-        profile[name] = tuple((b, *shape[1:]) for b in batch_sizes)
-    return [profile]
+        if shape and shape[0] == -1:
+            profile[name] = tuple((int(b), *shape[1:]) for b in batch_sizes)
+    return [profile] if profile else []
 
 
-def normalize_profiles(profiles: Sequence[Mapping[str, Sequence[Sequence[int]]]]) -> tuple[dict[str, ShapeRange], ...]:
+def normalize_profiles(profiles: Sequence[Mapping[str, Sequence[Sequence[int]]]]) -> tuple[Profile, ...]:
     """Profiles as tuples of ints, checked: three shapes of one rank per input, ``0 <= min <= opt <= max``.
 
     Raises:
@@ -66,7 +46,7 @@ def normalize_profiles(profiles: Sequence[Mapping[str, Sequence[Sequence[int]]]]
     """
     normalized = []
     for index, profile in enumerate(profiles):
-        entry = {}
+        entry: Profile = {}
         for name, shapes in profile.items():
             try:
                 low, opt, high = (tuple(int(d) for d in shape) for shape in shapes)
@@ -90,7 +70,7 @@ def check_coverage(profiles: Sequence[Profile], dynamic_inputs: Mapping[str, Seq
 
     Raises:
         EngineBuildError: naming the input, its shape and the profile (TensorRT would
-            otherwise need a guessed size for the dynamic dims).
+            otherwise build for a guessed size of the dynamic dims).
     """
     if dynamic_inputs and not profiles:
         listed = ", ".join(f"{n}{list(s)}" for n, s in dynamic_inputs.items())
@@ -108,28 +88,15 @@ def check_coverage(profiles: Sequence[Profile], dynamic_inputs: Mapping[str, Seq
                     )
 
 
-def fits(shape: Sequence[int], shape_range: ShapeRange) -> bool:
-    """Whether ``shape`` lies within ``(min, opt, max)`` dimension by dimension."""
-    low, _, high = shape_range
-    return len(shape) == len(low) and all(a <= d <= b for a, d, b in zip(low, shape, high))
-
-
 def fitting_profile(shapes: Mapping[str, Sequence[int]], profiles: Sequence[Profile], preferred: int = 0) -> int | None:
     """Index of a profile every given shape fits (``preferred`` first), or None.
 
-    Inputs a profile does not mention are static and not checked here.
+    Inputs a profile does not name are static and not checked here.
     """
     order = [preferred, *(i for i in range(len(profiles)) if i != preferred)] if profiles else []
-    for index in order:
-        profile = profiles[index]
-        if all(fits(shape, profile[name]) for name, shape in shapes.items() if name in profile):
-            return index
-    return None
+    return next((index for index in order if fits(profiles[index], shapes)), None)
 
 
 def describe_profiles(profiles: Sequence[Profile]) -> str:
-    """Profiles in one line, e.g. ``#0 x: [1, 4]..[32, 4]``."""
-    return "; ".join(
-        f"#{i} " + ", ".join(f"{name}: {list(low)}..{list(high)}" for name, (low, _, high) in profile.items())
-        for i, profile in enumerate(profiles)
-    )
+    """Every profile on one line: ``#0 x: 1x4 / 8x4 / 32x4; #1 ...``."""
+    return "; ".join(f"#{i} {format_profile(p)}" for i, p in enumerate(profiles))

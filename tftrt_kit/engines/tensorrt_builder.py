@@ -16,16 +16,11 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from tftrt_kit._optional import require
-from tftrt_kit.engines.profiles import (
-    DEFAULT_BATCH_SIZES,
-    ShapeRange,
-    batch_profiles,
-    check_coverage,
-    normalize_profiles,
-)
+from tftrt_kit.engines.plan_profiles import batch_profiles, check_coverage, normalize_profiles
 from tftrt_kit.engines.trt_log import capture
 from tftrt_kit.engines.trt_module import BACKENDS, describe, polygraphy_bound, resolve_backend
 from tftrt_kit.errors import ConfigError, EngineBuildError
+from tftrt_kit.profiles import DEFAULT_BATCH, Profile, profiles_to_json
 
 __all__ = ["BACKENDS", "BuildOptions", "PRECISIONS", "TensorRTBuilder", "TensorRTCheck", "UnsupportedNode", "resolve_backend"]
 
@@ -55,7 +50,8 @@ class TensorRTCheck:
         precision: Precision the plan was built for.
         error: Why no plan was built when a build was attempted: TensorRT's own message.
         builder: Who decided and built, for people: e.g. ``"TensorRT-RTX 1.7.1, CPU-only builder"``.
-        profiles: The optimization profiles of the plan, ``[{input: [min, opt, max]}]``.
+        profiles: The optimization profiles of the plan, as
+            :func:`tftrt_kit.profiles.profiles_to_json` writes them.
     """
 
     backend: str
@@ -67,7 +63,7 @@ class TensorRTCheck:
     precision: str | None = None
     error: str | None = None
     builder: str | None = None
-    profiles: list[dict[str, list[list[int]]]] = dataclasses.field(default_factory=list)
+    profiles: list[dict[str, dict[str, list[int]]]] = dataclasses.field(default_factory=list)
 
     @property
     def plan_status(self) -> str:
@@ -111,8 +107,8 @@ class BuildOptions:
     """
 
     precision: str = "fp32"
-    profiles: tuple[Mapping[str, ShapeRange], ...] | None = None
-    batch_sizes: tuple[int, int, int] = DEFAULT_BATCH_SIZES
+    profiles: tuple[Profile, ...] | None = None
+    batch_sizes: tuple[int, int, int] = DEFAULT_BATCH
     workspace_bytes: int | None = 1 << 30
     builder_optimization_level: int | None = None
     timing_cache: Path | None = None
@@ -219,12 +215,12 @@ class TensorRTBuilder:
                 check.error = f"{len(refused)} node(s) refused by the {self.description} parser: {listed}"
                 raise _build_error(f"Expected an ONNX model {self.backend} parses in full. Received: {check.error}", check)
             profiles = self._profiles(model, network, options, check)
-            check.profiles = [{name: [list(s) for s in shapes] for name, shapes in p.items()} for p in profiles]
+            check.profiles = profiles_to_json(profiles)
             plan, seconds = self._build(builder, network, parser, profiles, options, check)
         check.plan_bytes, check.build_seconds = len(plan), seconds
         return plan, check
 
-    def _profiles(self, model: Any, network: Any, options: BuildOptions, check: TensorRTCheck) -> tuple[Mapping[str, ShapeRange], ...]:
+    def _profiles(self, model: Any, network: Any, options: BuildOptions, check: TensorRTCheck) -> tuple[Profile, ...]:
         inputs = [network.get_input(i) for i in range(network.num_inputs)]
         dynamic = {t.name: tuple(t.shape) for t in inputs if -1 in tuple(t.shape)}
         try:
@@ -238,7 +234,7 @@ class TensorRTBuilder:
             raise _build_error(str(err), check) from None
         return profiles
 
-    def _build(self, builder: Any, network: Any, parser: Any, profiles: Sequence[Mapping[str, ShapeRange]], options: BuildOptions, check: TensorRTCheck) -> tuple[bytes, float]:
+    def _build(self, builder: Any, network: Any, parser: Any, profiles: Sequence[Profile], options: BuildOptions, check: TensorRTCheck) -> tuple[bytes, float]:
         from polygraphy.backend.trt import CreateConfig, EngineBytesFromNetwork, Profile
         from polygraphy.exception import PolygraphyException
 
@@ -268,7 +264,7 @@ def _unsupported(error: Any) -> UnsupportedNode:
     return UnsupportedNode(node=error.node_name(), op_type=error.node_operator(), reason=f"{code}{where}: {error.desc()}")
 
 
-def _polygraphy_profile(profile_type: type, shapes: Mapping[str, ShapeRange]) -> Any:
+def _polygraphy_profile(profile_type: type, shapes: Profile) -> Any:
     profile = profile_type()
     for name, (low, opt, high) in shapes.items():
         profile.add(name, min=low, opt=opt, max=high)

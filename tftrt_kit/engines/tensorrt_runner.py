@@ -18,10 +18,11 @@ import numpy as np
 
 from tftrt_kit._optional import require
 from tftrt_kit.engines.gpu import cuda_runtime, gpu_available
-from tftrt_kit.engines.profiles import describe_profiles, fits, fitting_profile
+from tftrt_kit.engines.plan_profiles import describe_profiles, fitting_profile
 from tftrt_kit.engines.trt_log import capture
 from tftrt_kit.engines.trt_module import polygraphy_bound, resolve_backend
 from tftrt_kit.errors import EngineBuildError, IncompatiblePlanError, RuntimeInputError
+from tftrt_kit.profiles import fits
 
 __all__ = ["TensorRTRunner", "gpu_available"]
 
@@ -108,7 +109,7 @@ class TensorRTRunner:
             outside = [
                 f"{n} {'values' if n in self.shape_tensor_inputs else 'shape'} {list(v)}"
                 for n, v in observed.items()
-                if all(n in p and not fits(v, p[n]) for p in self.profiles)
+                if all(n in p and not fits(p, {n: v}) for p in self.profiles)
             ] or [f"{n} shape {list(v)}" for n, v in observed.items()]
             raise RuntimeInputError(
                 f"Expected inputs within one optimization profile of the plan: {describe_profiles(self.profiles)}. "
