@@ -7,8 +7,9 @@ import pytest
 import tensorflow as tf
 
 from tests.models import build
-from tftrt_kit.errors import SourceError
-from tftrt_kit.source import load_source
+from tftrt_kit.errors import ExportError, SourceError
+from tftrt_kit.export import export_source
+from tftrt_kit.source import TensorSpec, load_source
 
 
 def test_saved_model_specs_and_frozen_graph(source_of):
@@ -86,20 +87,27 @@ def test_corrupt_saved_model_pb(saved_model, tmp_path, damage):
         load_source(copy)
 
 
-def test_string_input_is_refused(tmp_path):
+def test_string_input_loads_and_only_the_onnx_route_refuses_it(tmp_path):
     module = tf.Module()
     module.f = tf.function(lambda s: {"n": tf.strings.length(s)}, input_signature=[tf.TensorSpec([None], tf.string, name="text")])
     tf.saved_model.save(module, str(tmp_path), signatures={"serving_default": module.f})
-    with pytest.raises(SourceError, match="'text'.*dtype string"):
-        load_source(tmp_path)
+    source = load_source(tmp_path)
+    assert source.inputs[0].dtype == "string"
+    assert source.run({"text": np.array(["ab", "abcd"], dtype=object)})["n"].tolist() == [2, 4]
+    with pytest.raises(ExportError, match="input 'text' of dtype string.*segment route"):
+        export_source(source)
 
 
-def test_unknown_rank_input_is_refused(tmp_path):
+def test_unknown_rank_input_loads_and_only_the_onnx_route_refuses_it(tmp_path):
     module = tf.Module()
     module.f = tf.function(lambda x: {"y": x + 1.0}, input_signature=[tf.TensorSpec(None, tf.float32, name="x")])
     tf.saved_model.save(module, str(tmp_path), signatures={"serving_default": module.f})
-    with pytest.raises(SourceError, match="'x'.*unknown rank"):
-        load_source(tmp_path)
+    source = load_source(tmp_path)
+    assert source.inputs[0].shape is None and source.outputs[0].shape is None
+    assert TensorSpec.from_dict(source.inputs[0].to_dict()) == source.inputs[0]
+    assert source.run({"x": np.ones((2, 3), np.float32)})["y"].shape == (2, 3)
+    with pytest.raises(ExportError, match="input 'x' of unknown rank.*segment route"):
+        export_source(source)
 
 
 def test_not_a_model_object():

@@ -46,8 +46,9 @@ def incompatibility(spec_dtype: str, value: np.ndarray) -> str | None:
 
     Floats of any width feed a float input (cast to its width, as a user would
     expect); integers feed an integer input when every value fits; bool feeds only
-    bool. Anything else (strings, objects, complex, int for float, float for int,
-    bool for float) is the caller's mistake, not something to cast silently.
+    bool; str or bytes feed only a string input. Anything else (objects, complex,
+    int for float, float for int, bool for float) is the caller's mistake, not
+    something to cast silently.
 
     Args:
         spec_dtype: The input's dtype name.
@@ -63,6 +64,8 @@ def incompatibility(spec_dtype: str, value: np.ndarray) -> str | None:
         return _float_overflow(spec_dtype, value)
     if spec_dtype == "bool":
         return None if kind == "b" else "not a bool array"
+    if spec_dtype == "string":
+        return None if kind in "US" or (kind == "O" and _all_text(value)) else "not an array of str or bytes"
     if spec_dtype in _INTEGERS:
         if kind not in "iu":
             return "not an integer array"
@@ -75,16 +78,29 @@ def incompatibility(spec_dtype: str, value: np.ndarray) -> str | None:
     return f"dtype {spec_dtype} is not a model input dtype"
 
 
-def as_array(value: Any) -> np.ndarray:
+def _all_text(value: np.ndarray) -> bool:
+    return all(isinstance(v, (str, bytes)) for v in value.flat)
+
+
+def as_array(value: Any, *, text: bool = False) -> np.ndarray:
     """``np.asarray(value)``, refusing object arrays (ragged lists, arbitrary objects) up front.
 
+    Args:
+        value: The candidate.
+        text: Accept an array of ``str`` or ``bytes`` (for a string input) instead of numbers.
+
     Raises:
-        ValueError: ``value`` is not convertible to a regular numeric or bool array.
+        ValueError: ``value`` is not convertible to a regular numeric or bool array
+            (or, with ``text``, to a regular array of str or bytes).
     """
     try:
-        array = np.asarray(value)
+        array = np.asarray(value, dtype=object if text and not isinstance(value, np.ndarray) else None)
     except Exception as err:
         raise ValueError(f"not convertible to an array ({type(err).__name__}: {err})") from err
+    if text:
+        if array.dtype.kind not in "USO" or (array.dtype.kind == "O" and not _all_text(array)):
+            raise ValueError(f"an array of dtype {array.dtype}, not of str or bytes")
+        return array
     if array.dtype.kind in "OUSVMmc" and array.dtype.name != "bfloat16":
         raise ValueError(f"an array of dtype {array.dtype}, not numbers or bools")
     return array
@@ -100,26 +116,31 @@ def checked_array(spec: Any, raw: Any, error: type[Exception], where: str = "") 
         where: Whose input it is, appended to its name (``" of calibration batch 3"``).
 
     Returns:
-        The value as an array of the spec's dtype (no copy when it already is one).
+        The value as an array of the spec's dtype (no copy when it already is one); a
+        string input gives an object array of ``str``/``bytes``, as TensorFlow takes it.
 
     Raises:
-        error: the value is not a regular numeric array, has a dtype the spec cannot
-            take, a wrong rank or static dimension, or no element.
+        error: the value is not a regular numeric (or, for a string input, text) array,
+            has a dtype the spec cannot take, a wrong rank or static dimension, or no element.
     """
     label = f"input {spec.name!r}{where}"
     try:
-        array = as_array(raw)
+        array = as_array(raw, text=spec.dtype == "string")
     except ValueError as err:
         raise error(f"Expected {label} as a regular {spec.dtype} array. Received: {type(raw).__name__}, {err}.") from err
     reason = incompatibility(spec.dtype, array)
     if reason:
         raise error(f"Expected {label} of dtype {spec.dtype}. Received: dtype {array.dtype} ({reason}).")
-    if array.ndim != len(spec.shape) or any(d is not None and d != a for d, a in zip(spec.shape, array.shape)):
+    if spec.shape is not None and (
+        array.ndim != len(spec.shape) or any(d is not None and d != a for d, a in zip(spec.shape, array.shape))
+    ):
         raise error(
             f"Expected {label} of shape {list(spec.shape)} (None: any size; the batch dimension included). "
             f"Received: shape {list(array.shape)}."
         )
     if array.size == 0:
         raise error(f"Expected at least one sample for {label}. Received: shape {list(array.shape)}.")
+    if spec.dtype == "string":
+        return array.astype(object, copy=False)
     with np.errstate(over="ignore", invalid="ignore"):
         return array.astype(numpy_dtype(spec.dtype), copy=False)

@@ -17,15 +17,25 @@ from tftrt_kit.report.data import Accuracy, OutputError, Thresholds
 from tftrt_kit.source import TensorSpec
 
 
+#: Words generated string inputs are made of.
+SAMPLE_WORDS = ("the", "a", "model", "runs", "in", "tensorflow", "and", "tensorrt", "fast", "text")
+
+
 def sample_inputs(specs: Sequence[TensorSpec], *, batch: int = 1, seed: int = 0) -> dict[str, np.ndarray]:
     """Seeded inputs matching ``specs``: dynamic dims take ``batch`` (leading) or 1.
 
-    Floats are standard normal; integers uniform in [0, 10); bools uniform.
+    Floats are standard normal; integers uniform in [0, 10); bools uniform; strings
+    a few words drawn from :data:`SAMPLE_WORDS`. An input of unknown rank is a vector.
     """
     rng = np.random.default_rng(seed)
     feeds = {}
     for spec in specs:
-        shape = [batch if (i == 0 and d is None) else (1 if d is None else d) for i, d in enumerate(spec.shape)]
+        dims = spec.shape if spec.shape is not None else (None,)
+        shape = [batch if (i == 0 and d is None) else (1 if d is None else d) for i, d in enumerate(dims)]
+        if spec.dtype == "string":
+            words = rng.choice(SAMPLE_WORDS, (*shape, 3))
+            feeds[spec.name] = np.array([" ".join(w) for w in words.reshape(-1, 3)], dtype=object).reshape(shape)
+            continue
         dtype = np.dtype(spec.dtype) if spec.dtype != "bfloat16" else np.float32
         if np.issubdtype(dtype, np.floating):
             feeds[spec.name] = rng.standard_normal(shape).astype(dtype)
@@ -37,7 +47,12 @@ def sample_inputs(specs: Sequence[TensorSpec], *, batch: int = 1, seed: int = 0)
 
 
 def compare_output(name: str, reference: np.ndarray, actual: np.ndarray) -> OutputError:
-    """Errors of ``actual`` against ``reference`` (same shape), relative to the reference's scale."""
+    """Errors of ``actual`` against ``reference`` (same shape), relative to the reference's scale.
+
+    A non-numeric output (strings) is compared by equality: see :func:`compare_by_equality`.
+    """
+    if not _numeric(reference) or not _numeric(actual):
+        return compare_by_equality(name, reference, actual)
     ref = np.asarray(reference, dtype=np.float64)
     act = np.asarray(actual, dtype=np.float64)
     if ref.shape != act.shape:
@@ -65,6 +80,34 @@ def compare_output(name: str, reference: np.ndarray, actual: np.ndarray) -> Outp
         top5_agreement=top5,
         max_elementwise_rel_error=elementwise,
     )
+
+
+def _numeric(value: np.ndarray) -> bool:
+    return np.asarray(value).dtype.kind in "biuf" or np.asarray(value).dtype.name == "bfloat16"
+
+
+def compare_by_equality(name: str, reference: np.ndarray, actual: np.ndarray) -> OutputError:
+    """Compare a non-numeric output (strings) element by element.
+
+    The figures are those of the mismatch indicator (0 where equal, 1 where not):
+    max abs and max rel error are 1 when any element differs, mean abs error is the
+    fraction that differ, cosine is the fraction that agree.
+
+    Raises:
+        ArtifactError: the shapes differ.
+    """
+    ref, act = np.asarray(reference), np.asarray(actual)
+    if ref.shape != act.shape:
+        raise ArtifactError(f"Expected output {name!r} of shape {ref.shape}. Received: shape {act.shape}.")
+    differ = np.array([_text(r) != _text(a) for r, a in zip(ref.ravel().tolist(), act.ravel().tolist())], dtype=bool)
+    worst = float(differ.max()) if differ.size else 0.0
+    fraction = float(differ.mean()) if differ.size else 0.0
+    return OutputError(name, worst, worst, fraction, 1.0 - fraction, max_elementwise_rel_error=worst, compared_by="equality")
+
+
+def _text(value: object) -> object:
+    """str and bytes of the same text compare equal (TensorFlow returns bytes; a user may pass str)."""
+    return value.encode() if isinstance(value, str) else value
 
 
 def compare(

@@ -57,9 +57,11 @@ def export_source(source: Any, options: ExportOptions = ExportOptions()) -> Any:
         A checked ``onnx.ModelProto``.
 
     Raises:
+        ExportError: an input or output ONNX and TensorRT cannot carry (see
+            :func:`check_onnx_io`), tf2onnx failed, or the result does not pass ``onnx.checker``.
         UnsupportedOpError: an op could not be converted to standard ONNX.
-        ExportError: tf2onnx failed or the result does not pass ``onnx.checker``.
     """
+    check_onnx_io(source)
     renames = {t: s.name for t, s in zip(source.input_tensors, source.inputs)}
     renames.update({t: s.name for t, s in zip(source.output_tensors, source.outputs)})
     return export_graph(
@@ -146,6 +148,9 @@ def _export(graph_def, input_tensors, output_tensors, options, renames, name, la
 
     started = time.perf_counter()
     model, tracker = _tf2onnx(graph_def, list(input_tensors), list(output_tensors), options, renames, name, large_graph, trace)
+    # Before folding: onnx-graphsurgeon cannot even read some TF ops tf2onnx leaves
+    # (a binary config_proto attr fails with UnicodeDecodeError), so name them first.
+    check_standard_ops(model)
     if options.fold_constants:
         model = _fold_constants(model, options.keep_qdq)
     check_onnx(model, [renames.get(t, t) for t in input_tensors], [renames.get(t, t) for t in output_tensors])
@@ -247,15 +252,8 @@ def foreign_nodes(model: Any) -> list[tuple[str, str]]:
     return found
 
 
-def check_onnx(model: Any, input_names: Sequence[str], output_names: Sequence[str]) -> None:
-    """Raise unless ``model`` is a standard-domain ONNX model with the given I/O names.
-
-    Raises:
-        UnsupportedOpError: names each non-standard op and its TensorFlow node.
-        ExportError: ``onnx.checker`` fails or an input/output name is missing.
-    """
-    import onnx
-
+def check_standard_ops(model: Any) -> None:
+    """Raise :class:`UnsupportedOpError` naming each op (and its TF node) outside the standard ONNX domains."""
     foreign = foreign_nodes(model)
     if foreign:
         listed = ", ".join(f"{op} (TF node {node!r})" for op, node in foreign[:20])
@@ -266,6 +264,52 @@ def check_onnx(model: Any, input_names: Sequence[str], output_names: Sequence[st
             "to keep them in TensorFlow, or replace them in the model.",
             ops=foreign,
         )
+
+
+def check_onnx_io(source: Any) -> None:
+    """Refuse a source whose inputs or outputs ONNX and TensorRT cannot carry, naming the tensor.
+
+    TensorRT takes numeric and bool tensors of known rank; it has no strings and no
+    resources (a lookup table the signature captures). The segment route keeps such
+    tensors in TensorFlow islands, so the message points there.
+
+    Raises:
+        ExportError: a string (or other non-numeric) input or output, one of unknown
+            rank, or a captured resource.
+    """
+    from tftrt_kit.source import SUPPORTED_INPUT_DTYPES
+
+    hint = "Use the segment route (routes=('segment',)), which keeps it in TensorFlow."
+    for role, specs in (("input", source.inputs), ("output", source.outputs)):
+        for spec in specs:
+            if spec.dtype not in SUPPORTED_INPUT_DTYPES:
+                raise ExportError(
+                    f"Expected {role}s of a dtype ONNX and TensorRT carry ({', '.join(sorted(SUPPORTED_INPUT_DTYPES))}). "
+                    f"Received: {role} {spec.name!r} of dtype {spec.dtype}. {hint}"
+                )
+            if spec.shape is None:
+                raise ExportError(
+                    f"Expected {role}s of known rank (TensorRT fixes every rank when it builds an engine). "
+                    f"Received: {role} {spec.name!r} of unknown rank. {hint}"
+                )
+    if source.captured_tensors:
+        readers = [n.name for n in source.graph_def.node if any(i in source.captured_tensors or f"{i}:0" in source.captured_tensors for i in n.input)]
+        raise ExportError(
+            "Expected a signature whose graph reads no captured resource (ONNX has no resource tensors). "
+            f"Received: captured resource(s) {list(source.captured_tensors)} (e.g. a lookup table) read by {readers[:5]}. {hint}"
+        )
+
+
+def check_onnx(model: Any, input_names: Sequence[str], output_names: Sequence[str]) -> None:
+    """Raise unless ``model`` is a standard-domain ONNX model with the given I/O names.
+
+    Raises:
+        UnsupportedOpError: names each non-standard op and its TensorFlow node.
+        ExportError: ``onnx.checker`` fails or an input/output name is missing.
+    """
+    import onnx
+
+    check_standard_ops(model)
     try:
         onnx.checker.check_model(model, full_check=False)
     except onnx.checker.ValidationError as err:

@@ -16,38 +16,54 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from tftrt_kit._memory import is_large
 from tftrt_kit.errors import SourceError
+from tftrt_kit.inline import inline_calls
 
 DEFAULT_SIGNATURE = "serving_default"
 
-#: TensorFlow dtypes a converted model may take as input (TensorRT and ONNX both carry them).
+#: TensorFlow dtypes TensorRT and ONNX both carry: the onnx route takes only these at its inputs and outputs.
 SUPPORTED_INPUT_DTYPES = frozenset(
     {"float32", "float16", "bfloat16", "float64", "int8", "uint8", "int32", "int64", "bool"}
 )
 
+#: Dtypes a source signature may take or return: the numeric ones plus strings (kept in TensorFlow islands).
+SIGNATURE_DTYPES = SUPPORTED_INPUT_DTYPES | {"int16", "uint16", "uint32", "uint64", "string"}
+
 
 @dataclasses.dataclass(frozen=True)
 class TensorSpec:
-    """Name, dtype and shape (``None`` for a dynamic dimension) of one model input or output."""
+    """Name, dtype and shape of one model input or output.
+
+    ``shape`` holds ``None`` for a dynamic dimension, and is ``None`` itself when even
+    the rank is unknown (a ``squeeze()`` without axis on a dynamic batch).
+    """
 
     name: str
     dtype: str
-    shape: tuple[int | None, ...]
+    shape: tuple[int | None, ...] | None
 
     @property
     def has_dynamic_batch(self) -> bool:
-        """Whether the leading dimension is dynamic."""
-        return bool(self.shape) and self.shape[0] is None
+        """Whether the leading dimension is dynamic (or the rank unknown)."""
+        return self.shape is None or (bool(self.shape) and self.shape[0] is None)
+
+    @property
+    def shape_text(self) -> str:
+        """The shape as printed in tables and messages (``[None, 3]``, ``<unknown rank>``)."""
+        return "<unknown rank>" if self.shape is None else str(list(self.shape))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {"name": self.name, "dtype": self.dtype, "shape": list(self.shape)}
+        """JSON-ready form (``"shape": null`` for an unknown rank)."""
+        return {"name": self.name, "dtype": self.dtype, "shape": None if self.shape is None else list(self.shape)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TensorSpec":
         """Inverse of :meth:`to_dict`."""
-        return cls(str(data["name"]), str(data["dtype"]), tuple(data["shape"]))
+        shape = data["shape"]
+        return cls(str(data["name"]), str(data["dtype"]), None if shape is None else tuple(shape))
 
 
 @dataclasses.dataclass
@@ -64,6 +80,11 @@ class Source:
         graph_def: Frozen GraphDef of the signature.
         input_tensors: Graph tensor name feeding each input, aligned with ``inputs``.
         output_tensors: Graph tensor name of each output, aligned with ``outputs``.
+        captured_tensors: Graph tensors (resource ``Placeholder`` outputs, e.g. a lookup
+            table) that no caller feeds: the signature captures them, and each native part
+            reading one binds it to the loaded SavedModel's resource.
+        captured_indices: For each of ``captured_tensors``, its index in the signature's
+            ``captured_inputs``.
         keras_model: The Keras model when the source is one (quantization works on it).
         seconds: Time spent per stage (``load``, ``freeze``).
     """
@@ -77,14 +98,16 @@ class Source:
     graph_def: Any
     input_tensors: tuple[str, ...]
     output_tensors: tuple[str, ...]
+    captured_tensors: tuple[str, ...] = ()
+    captured_indices: tuple[int, ...] = ()
     keras_model: Any = None
     seconds: dict[str, float] = dataclasses.field(default_factory=dict)
     _loaded: Any = dataclasses.field(default=None, repr=False)
     _tempdir: Any = dataclasses.field(default=None, repr=False)
 
     def __repr__(self) -> str:
-        ins = ", ".join(f"{s.name}:{s.dtype}{list(s.shape)}" for s in self.inputs)
-        outs = ", ".join(f"{s.name}:{s.dtype}{list(s.shape)}" for s in self.outputs)
+        ins = ", ".join(f"{s.name}:{s.dtype}{s.shape_text}" for s in self.inputs)
+        outs = ", ".join(f"{s.name}:{s.dtype}{s.shape_text}" for s in self.outputs)
         return (
             f"Source({self.description!r}, signature={self.signature_key!r}, "
             f"inputs=[{ins}], outputs=[{outs}], nodes={len(self.graph_def.node)})"
@@ -94,6 +117,16 @@ class Source:
     def large_graph(self) -> bool:
         """Whether the frozen graph is large enough for its dropped copies to be collected eagerly (asked once)."""
         return is_large(self.graph_def)
+
+    @functools.cached_property
+    def unknown_rank_tensors(self) -> frozenset[str]:
+        """Tensors of the frozen graph whose rank TensorFlow's shape inference leaves unknown (one graph import)."""
+        import tensorflow as tf
+
+        graph = tf.Graph()
+        with graph.as_default():
+            tf.graph_util.import_graph_def(self.graph_def, name="")
+        return frozenset(t.name for op in graph.get_operations() for t in op.outputs if t.shape.rank is None)
 
     @property
     def signature(self) -> Any:
@@ -105,12 +138,22 @@ class Source:
         """The object returned by ``tf.saved_model.load``."""
         return self._loaded
 
+    def captures(self, loaded: Any = None) -> dict[str, Any]:
+        """Captured tensor name -> the resource handle it stands for, in ``loaded`` (default: the source's own).
+
+        Args:
+            loaded: Another ``tf.saved_model.load`` of the same SavedModel (an artifact
+                being written binds its native parts to its own copy of the resources).
+        """
+        captured = (loaded or self._loaded).signatures[self.signature_key].captured_inputs
+        return {name: captured[index] for name, index in zip(self.captured_tensors, self.captured_indices)}
+
     def run(self, feeds: dict[str, Any]) -> dict[str, Any]:
         """Run the source signature on numpy ``feeds``; returns numpy outputs by name."""
         import tensorflow as tf
 
         tensors = {s.name: tf.constant(feeds[s.name], dtype=s.dtype) for s in self.inputs}
-        return {k: v.numpy() for k, v in self.signature(**tensors).items()}
+        return {k: np.asarray(v.numpy()) for k, v in self.signature(**tensors).items()}
 
 
 def load_source(model: Any, *, signature: str | None = None) -> Source:
@@ -127,7 +170,9 @@ def load_source(model: Any, *, signature: str | None = None) -> Source:
     Raises:
         SourceError: the path is missing or not a model, ``saved_model.pb`` is
             corrupt, the signature does not exist (the message lists the ones that
-            do), or an input has an unsupported dtype or unknown rank.
+            do), or an input or output has a dtype no model takes (complex,
+            quantized, variant). Strings, unknown dims and unknown ranks load: each
+            route says what it can take.
 
     Example:
         >>> src = load_source("resnet_savedmodel/")          # doctest: +SKIP
@@ -250,17 +295,13 @@ def _first_line(err: BaseException) -> str:
 
 def _spec_of(name: str, tensor_spec: Any, role: str, where: str) -> TensorSpec:
     dtype = tensor_spec.dtype.name
-    if tensor_spec.shape.rank is None:
+    if dtype not in SIGNATURE_DTYPES:
         raise SourceError(
-            f"Expected {role} tensors of known rank. Received: {role} {name!r} of {where} with unknown rank; "
-            "re-export the model with a concrete input signature."
+            f"Expected {role}s of a numeric, bool or string dtype ({', '.join(sorted(SIGNATURE_DTYPES))}). "
+            f"Received: {role} {name!r} of {where} with dtype {dtype}."
         )
-    if role == "input" and dtype not in SUPPORTED_INPUT_DTYPES:
-        raise SourceError(
-            f"Expected numeric or bool inputs ({', '.join(sorted(SUPPORTED_INPUT_DTYPES))}). "
-            f"Received: input {name!r} of {where} with dtype {dtype}, which ONNX and TensorRT cannot take."
-        )
-    return TensorSpec(name, dtype, tuple(tensor_spec.shape.as_list()))
+    shape = None if tensor_spec.shape.rank is None else tuple(tensor_spec.shape.as_list())
+    return TensorSpec(name, dtype, shape)
 
 
 def _freeze(loaded: Any, saved_model_dir: Path, description: str, key: str) -> Source:
@@ -284,9 +325,14 @@ def _freeze(loaded: Any, saved_model_dir: Path, description: str, key: str) -> S
     outputs = tuple(_spec_of(name, outputs_struct[name], "output", where) for name in sorted(outputs_struct))
     started = time.perf_counter()
     try:
-        frozen = convert_variables_to_constants_v2(function)
+        # While/If stay whole nodes: lowered into Switch/Merge/NextIteration they form
+        # cycles no segmenter can cut, and tf2onnx cannot convert the lowered loops.
+        frozen = convert_variables_to_constants_v2(function, lower_control_flow=False)
+        graph_def = inline_calls(frozen.graph.as_graph_def(), [t.name for t in (*frozen.inputs, *frozen.outputs)])
     except Exception as err:
         raise SourceError(f"Expected a signature whose variables can be frozen. Received: {where}, which failed: {_first_line(err)}") from err
+    fed = len(inputs)
+    captured = tuple(t.name for t in frozen.inputs[fed:])
     return Source(
         description=description,
         saved_model_dir=saved_model_dir,
@@ -294,9 +340,28 @@ def _freeze(loaded: Any, saved_model_dir: Path, description: str, key: str) -> S
         signature_keys=keys,
         inputs=inputs,
         outputs=outputs,
-        graph_def=frozen.graph.as_graph_def(),
-        input_tensors=tuple(t.name for t in frozen.inputs),
+        graph_def=graph_def,
+        input_tensors=tuple(t.name for t in frozen.inputs[:fed]),
         output_tensors=tuple(t.name for t in frozen.outputs),
+        captured_tensors=captured,
+        captured_indices=_capture_indices(function, captured, where),
         seconds={"freeze": time.perf_counter() - started},
         _loaded=loaded,
     )
+
+
+def _capture_indices(function: Any, captured: tuple[str, ...], where: str) -> tuple[int, ...]:
+    """Index in ``function.captured_inputs`` of each resource the frozen graph still reads as an input.
+
+    Freezing turns variables into constants but keeps other resources (lookup tables)
+    as ``Placeholder`` inputs named like the signature graph's own capture
+    placeholders, whose order is that of ``captured_inputs``.
+    """
+    placeholders = [t.name for t in function.graph.internal_captures]
+    unknown = [name for name in captured if name not in placeholders]
+    if unknown:
+        raise SourceError(
+            f"Expected every extra input of the frozen signature to be one of its captured resources. "
+            f"Received: {unknown} of {where}, which the signature does not capture."
+        )
+    return tuple(placeholders.index(name) for name in captured)

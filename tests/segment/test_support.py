@@ -55,15 +55,22 @@ def test_conv2d_rules() -> None:
     assert not rule_verdict(conv(data_format="NCHW", dilations=[1, 2, 1, 1])).supported
 
 
+def test_int64_follows_tensorrt_10() -> None:
+    """TensorRT 10 takes int64 indices, shapes, casts and arithmetic (its ONNX parser too); int64 convolution it does not."""
+    assert rule_verdict(node("ArgMax", T=FLOAT, output_type=INT64)).supported
+    assert rule_verdict(node("Shape", T=FLOAT, out_type=INT64)).supported
+    assert rule_verdict(node("Cast", SrcT=FLOAT, DstT=INT64)).supported
+    assert rule_verdict(node("AddV2", T=INT64)).supported
+    assert rule_verdict(node("GatherV2", Tparams=FLOAT, Tindices=INT64)).supported
+    assert not rule_verdict(node("MatMul", T=INT64)).supported
+
+
 def test_other_attribute_rules() -> None:
     assert not rule_verdict(node("FusedBatchNormV3", T=FLOAT, is_training=True)).supported
     assert rule_verdict(node("FusedBatchNormV3", T=FLOAT, is_training=False)).supported
-    assert not rule_verdict(node("ArgMax", T=FLOAT, output_type=INT64)).supported
-    assert not rule_verdict(node("Shape", T=FLOAT, out_type=INT64)).supported
-    assert not rule_verdict(node("Cast", SrcT=FLOAT, DstT=INT64)).supported
-    assert rule_verdict(node("Cast", SrcT=FLOAT, DstT=types_pb2.DT_INT32)).supported
     assert not rule_verdict(node("Conv2DBackpropInput", T=FLOAT, padding="SAME", dilations=[1, 2, 2, 1])).supported
-    assert not rule_verdict(node("AddV2", T=INT64)).supported
+    assert rule_verdict(node("Cast", SrcT=FLOAT, DstT=types_pb2.DT_INT32)).supported
+    assert not rule_verdict(node("Cast", SrcT=FLOAT, DstT=types_pb2.DT_COMPLEX64)).supported
     assert rule_verdict(node("Less", T=FLOAT)).supported
 
 
@@ -71,6 +78,7 @@ def test_other_attribute_rules() -> None:
     ("op", "words"),
     [
         ("While", "control flow"),
+        ("StatefulPartitionedCall", "could not be inlined"),
         ("TensorListReserve", "TensorList"),
         ("Where", "data-dependent"),
         ("Cumsum", "TF-TRT had no"),

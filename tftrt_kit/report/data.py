@@ -91,6 +91,9 @@ class OutputError:
     Like Polygraphy's comparator, it also says which tolerance would have passed:
     ``max_abs_error`` is the smallest absolute tolerance and ``max_elementwise_rel_error``
     (max of |a - r| / |r| over elements with r != 0) the smallest elementwise relative one.
+    An output that is not numeric (strings) is ``compared_by="equality"``: its figures
+    are those of the mismatch indicator (1 where an element differs), so any mismatch
+    gives a max rel error of 1.
     """
 
     name: str
@@ -102,6 +105,7 @@ class OutputError:
     top5_agreement: float | None = None
     max_elementwise_rel_error: float | None = None
     verdict: str | None = None
+    compared_by: str = "value"
 
 
 @dataclasses.dataclass

@@ -98,7 +98,10 @@ class SegmentRoute:
         graph = GraphTensors(source.graph_def)
         parts = {p.name: p for p in (*segmentation.segments, *segmentation.islands)}
         specs = {
-            name: part_spec(graph, name, "segment" if name.startswith("seg_") else "island", parts[name].inputs, parts[name].outputs)
+            name: part_spec(
+                graph, name, "segment" if name.startswith("seg_") else "island", parts[name].inputs, parts[name].outputs,
+                captured=source.captured_tensors,
+            )
             for name in segmentation.parts_in_order
         }
         total = sum(graph.flops(n) for n in segmentation.assignment)
@@ -191,7 +194,8 @@ class SegmentRoute:
         with atomic_directory(context.output_dir / "segment", overwrite=context.overwrite) as staging:
             loaded = tf.saved_model.load(str(source.saved_model_dir))
             for name in segmentation.parts_in_order:
-                setattr(loaded, specs[name].function_name, native_function(source.graph_def, parts[name].nodes, specs[name]))
+                function = native_function(source.graph_def, parts[name].nodes, specs[name], source.captures(loaded))
+                setattr(loaded, specs[name].function_name, function)
             # Custom gradients (Keras' swish/silu) of a loaded SavedModel cannot be saved again;
             # an inference artifact needs none, and its signatures run the same without them.
             options = tf.saved_model.SaveOptions(experimental_custom_gradients=False)

@@ -10,7 +10,7 @@ exported to ONNX from the full frozen graph, fed at their intermediate input ten
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from tftrt_kit.segment.graph import canonical_tensor_name, parse_tensor_name
 from tftrt_kit.source import TensorSpec
@@ -54,7 +54,7 @@ class GraphTensors:
     def spec(self, tensor: str) -> TensorSpec:
         """The :class:`TensorSpec` of ``tensor`` (``"node:k"``)."""
         t = self.graph.get_tensor_by_name(canonical_tensor_name(tensor))
-        shape = tuple(t.shape.as_list()) if t.shape.rank is not None else ()
+        shape = tuple(t.shape.as_list()) if t.shape.rank is not None else None
         return TensorSpec(canonical_tensor_name(tensor), t.dtype.name, shape)
 
     def specs(self, tensors: Iterable[str]) -> tuple[TensorSpec, ...]:
@@ -88,30 +88,52 @@ class GraphTensors:
         return 2 * out_elems * per_output
 
 
-def part_spec(graph: GraphTensors, name: str, kind: str, inputs: Sequence[str], outputs: Sequence[str]) -> PartSpec:
-    """The :class:`PartSpec` of a segment or island."""
-    return PartSpec(name, kind, graph.specs(inputs), graph.specs(outputs))
+def part_spec(
+    graph: GraphTensors, name: str, kind: str, inputs: Sequence[str], outputs: Sequence[str], captured: Iterable[str] = ()
+) -> PartSpec:
+    """The :class:`PartSpec` of a segment or island.
+
+    Args:
+        captured: The source's captured tensors (``Source.captured_tensors``): no caller
+            feeds them, so they are not inputs of the part (its native function binds them).
+    """
+    captured = frozenset(captured)
+    return PartSpec(name, kind, graph.specs([t for t in inputs if t not in captured]), graph.specs(outputs))
 
 
-def part_graph_def(graph_def: Any, nodes: Iterable[str], inputs: Sequence[TensorSpec]) -> Any:
-    """A GraphDef holding ``nodes`` and one Placeholder ``tftrt_input_<k>`` per entering tensor.
+def _shape_proto(shape: tuple[int | None, ...] | None) -> Any:
+    from tensorflow.core.framework import tensor_shape_pb2
 
-    Control inputs from outside the part are dropped: in a frozen inference graph
-    they only order ``NoOp`` nodes and carry no data.
+    if shape is None:
+        return tensor_shape_pb2.TensorShapeProto(unknown_rank=True)
+    return tensor_shape_pb2.TensorShapeProto(dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=-1 if d is None else d) for d in shape])
+
+
+def part_graph_def(graph_def: Any, nodes: Iterable[str], inputs: Sequence[TensorSpec], captured: Sequence[str] = ()) -> Any:
+    """A GraphDef holding ``nodes`` and one Placeholder per entering tensor.
+
+    Fed tensors become ``tftrt_input_<k>`` (``inputs[k]``); captured resource tensors
+    become ``tftrt_capture_<k>`` (``captured[k]``). Control inputs from outside the
+    part are dropped: in a frozen inference graph they only order ``NoOp`` nodes and
+    carry no data.
     """
     import tensorflow as tf
-    from tensorflow.core.framework import graph_pb2, tensor_shape_pb2
+    from tensorflow.core.framework import graph_pb2
 
     keep = set(nodes)
     feeds = {spec.name: f"tftrt_input_{k}" for k, spec in enumerate(inputs)}
+    feeds.update({canonical_tensor_name(t): f"tftrt_capture_{k}" for k, t in enumerate(captured)})
     sub = graph_pb2.GraphDef()
     sub.versions.CopyFrom(graph_def.versions)
     sub.library.CopyFrom(graph_def.library)
     for k, spec in enumerate(inputs):
         placeholder = sub.node.add(name=f"tftrt_input_{k}", op="Placeholder")
         placeholder.attr["dtype"].type = tf.as_dtype(spec.dtype).as_datatype_enum
-        shape = tensor_shape_pb2.TensorShapeProto(dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=-1 if d is None else d) for d in spec.shape])
-        placeholder.attr["shape"].shape.CopyFrom(shape)
+        placeholder.attr["shape"].shape.CopyFrom(_shape_proto(spec.shape))
+    for k in range(len(captured)):
+        placeholder = sub.node.add(name=f"tftrt_capture_{k}", op="Placeholder")
+        placeholder.attr["dtype"].type = tf.resource.as_datatype_enum
+        placeholder.attr["shape"].shape.CopyFrom(_shape_proto(()))
     for node in graph_def.node:
         if node.name not in keep:
             continue
@@ -130,16 +152,30 @@ def part_graph_def(graph_def: Any, nodes: Iterable[str], inputs: Sequence[Tensor
     return sub
 
 
-def native_function(graph_def: Any, nodes: Iterable[str], part: PartSpec) -> Any:
-    """A ``tf.function`` running ``part`` natively: positional input tensors in, a list of outputs out."""
+def native_function(graph_def: Any, nodes: Iterable[str], part: PartSpec, captures: Mapping[str, Any] | None = None) -> Any:
+    """A ``tf.function`` running ``part`` natively: positional input tensors in, a list of outputs out.
+
+    Args:
+        graph_def: The source's frozen graph.
+        nodes: The part's nodes.
+        part: Its spec.
+        captures: Captured tensor name -> resource handle (``Source.captures(loaded)``):
+            the function captures the handles its nodes read, so a lookup table is
+            bound to the SavedModel's own table, never fed.
+    """
     import tensorflow as tf
 
-    sub = part_graph_def(graph_def, nodes, part.inputs)
+    keep = set(nodes)
+    read = {canonical_tensor_name(ref) for node in graph_def.node if node.name in keep for ref in node.input if not ref.startswith("^")}
+    bound = [(name, handle) for name, handle in (captures or {}).items() if canonical_tensor_name(name) in read]
+    sub = part_graph_def(graph_def, keep, part.inputs, [name for name, _ in bound])
     signature = [tf.TensorSpec(s.shape, s.dtype, name=f"input_{k}") for k, s in enumerate(part.inputs)]
     fetches = [s.name for s in part.outputs]
 
     def run(*tensors: Any) -> list[Any]:
         feed = {f"tftrt_input_{k}:0": t for k, t in enumerate(tensors)}
+        # Identity captures the eager handle into the function graph (input_map takes graph tensors only).
+        feed.update({f"tftrt_capture_{k}:0": tf.identity(handle) for k, (_, handle) in enumerate(bound)})
         return tf.graph_util.import_graph_def(sub, input_map=feed, return_elements=fetches, name=part.name)
 
     run.__name__ = part.function_name

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from tftrt_kit.source import SUPPORTED_INPUT_DTYPES
+from tftrt_kit.source import SIGNATURE_DTYPES
 
 PRECISIONS = ("fp32", "fp16", "int8")
 
@@ -42,7 +42,7 @@ def nullable(check: Check) -> Check:
 def tensor_specs(dtypes: frozenset[str] | None = None) -> Check:
     """A check accepting a list of ``TensorSpec.to_dict()`` dicts, with dtypes in ``dtypes`` when given."""
     allowed = f" with dtype in {sorted(dtypes)}" if dtypes else ""
-    expected = f'a list of {{"name": str, "dtype": str, "shape": [int >= 0 or null, ...]}}{allowed}'
+    expected = f'a list of {{"name": str, "dtype": str, "shape": [int >= 0 or null, ...] or null}}{allowed}'
 
     def check(value: Any) -> str | None:
         if not isinstance(value, list):
@@ -53,7 +53,7 @@ def tensor_specs(dtypes: frozenset[str] | None = None) -> Check:
             if dtypes and spec["dtype"] not in dtypes:
                 return expected
             shape = spec.get("shape")
-            if not isinstance(shape, list) or not all(d is None or (type(d) is int and d >= 0) for d in shape):
+            if shape is not None and (not isinstance(shape, list) or not all(d is None or (type(d) is int and d >= 0) for d in shape)):
                 return expected
         return None
 
@@ -92,7 +92,7 @@ _SHARED: dict[str, Check] = {
     "precision": one_of(*PRECISIONS),
     "source": of_type(str),
     "signature": of_type(str),
-    "inputs": tensor_specs(SUPPORTED_INPUT_DTYPES),
+    "inputs": tensor_specs(SIGNATURE_DTYPES),
     "outputs": tensor_specs(),
 }
 

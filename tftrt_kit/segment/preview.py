@@ -39,7 +39,14 @@ def inspect(
     from tftrt_kit.source import load_source
 
     loaded = load_source(source, signature=signature)
-    support = classify(loaded.graph_def, exclude_ops=exclude_ops, include_ops=include_ops, overrides=overrides, opset=opset)
+    support = classify(
+        loaded.graph_def,
+        exclude_ops=exclude_ops,
+        include_ops=include_ops,
+        overrides=overrides,
+        opset=opset,
+        unknown_rank=loaded.unknown_rank_tensors,
+    )
     return segment(
         loaded.graph_def,
         support,

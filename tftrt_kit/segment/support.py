@@ -3,19 +3,21 @@
 A node is decided, first match wins, by:
 
 1. ``Placeholder``: never supported (``"graph input"``), whatever the options;
-2. ``exclude_ops`` (op types or node names): out, ``"excluded by user"``;
-3. ``overrides`` (node name -> :class:`Support`): verdicts the route injects, e.g. from
+2. a node reading or producing a string, resource or variant tensor, or one of
+   unknown rank: out, whatever the options (TensorRT has no such tensors; see :mod:`tftrt_kit.segment.tensor_types`);
+3. ``exclude_ops`` (op types or node names): out, ``"excluded by user"``;
+4. ``overrides`` (node name -> :class:`Support`): verdicts the route injects, e.g. from
    a TensorRT or TensorRT-RTX ONNX parser (source ``"tensorrt"``); they beat
    ``include_ops`` because a parser's refusal is what an engine build would hit;
-4. ``include_ops`` (op types or node names): in, source ``"user"``;
-5. the op's rule in :mod:`tftrt_kit.segment.rules` (op type, dtypes, attributes, as
+5. ``include_ops`` (op types or node names): in, source ``"user"``;
+6. the op's rule in :mod:`tftrt_kit.segment.rules` (op type, dtypes, attributes, as
    TF-TRT's converter validators checked them); an op without a rule is refused;
-6. tf2onnx: a node the rules accept but tf2onnx has no handler for at ``opset`` is
+7. tf2onnx: a node the rules accept but tf2onnx has no handler for at ``opset`` is
    refused (source ``"tf2onnx"``), since every segment goes to TensorRT through ONNX.
 
-Dtypes come from the node's attrs only (``T``, ``dtype``, ``out_type``, ``DstT``, ...):
-no shape inference and no TensorFlow op registry, so classification stays proto-only.
-Only step 6 imports tf2onnx (and through it TensorFlow), once, lazily.
+The rules read dtypes from the node's attrs only (``T``, ``dtype``, ``out_type``,
+``DstT``, ...), without shape inference. Step 2 reads each tensor's dtype from
+TensorFlow's op registry (``OpDef``s, no graph import); step 7 imports tf2onnx.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any, Literal
 
 from tftrt_kit.errors import SegmentationError
 from tftrt_kit.segment.rules import RULES
+from tftrt_kit.segment.tensor_types import opaque_tensor
 
 Source = Literal["rule", "user", "tensorrt", "tf2onnx"]
 
@@ -130,6 +133,7 @@ def classify(
     include_ops: Iterable[str] = (),
     overrides: Mapping[str, Support] | None = None,
     opset: int | None = 17,
+    unknown_rank: Iterable[str] = (),
 ) -> dict[str, Support]:
     """Decide every node of ``graph_def``.
 
@@ -159,11 +163,15 @@ def classify(
             f"Expected overrides to name nodes of the graph. Received unknown names: {unknown[:5]}"
         )
     exportable = tf2onnx_ops(opset) if opset is not None else None
+    opaque = opaque_tensor(graph_def, frozenset(unknown_rank))
     result: dict[str, Support] = {}
     for node in graph_def.node:
         verdict = rule_verdict(node)
         if node.op == "Placeholder":
             verdict = unsupported("graph input")
+        elif node.name in opaque:
+            # The op's own reason (e.g. "While is functional control flow") is the more specific one.
+            verdict = verdict if not verdict.supported else unsupported(f"{node.op} {opaque[node.name]}")
         elif node.op in excluded or node.name in excluded:
             verdict = unsupported("excluded by user", "user")
         elif node.name in overrides:

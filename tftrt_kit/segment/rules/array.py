@@ -12,6 +12,7 @@ from typing import Any
 from tftrt_kit.segment.rules.registry import (
     FLOAT,
     FLOAT_INT32,
+    INDEX,
     TENSOR,
     TENSOR_BOOL,
     attr_b,
@@ -25,8 +26,8 @@ from tftrt_kit.segment.rules.registry import (
 
 
 def _int32_attr(node: Any, attr: str) -> str | None:
-    """Index/shape operands: TensorRT shape tensors are int32 (no int64)."""
-    return check_dtype(node, {"int32"}, attr=attr)
+    """Index/shape operands: int32 or int64 (TensorRT 10 shape tensors and indices take both)."""
+    return check_dtype(node, INDEX, attr=attr)
 
 
 @rule("Reshape", "Transpose", "Squeeze", "ExpandDims", "Identity", "Snapshot", "StopGradient")
@@ -80,10 +81,10 @@ def gather(node: Any) -> str | None:
 
 @rule("Shape")
 def shape(node: Any) -> str | None:
-    """TF Shape -> TensorRT IShapeLayer, whose output is an int32 shape tensor."""
+    """TF Shape -> TensorRT IShapeLayer (int64 in TensorRT 10; an int32 out_type adds an ICastLayer)."""
     out = dtype_name(node, "out_type")
-    if out not in (None, "int32"):
-        return f"Shape on TensorRT expects out_type=int32 (shape tensors are int32). Received: out_type={out}"
+    if out not in (None, *INDEX):
+        return f"Shape on TensorRT expects out_type in {{int32, int64}}. Received: out_type={out}"
     return None
 
 
@@ -103,6 +104,6 @@ def resize(node: Any) -> str | None:
 
 @rule("Cast")
 def cast(node: Any) -> str | None:
-    """TF Cast -> TensorRT ICastLayer between float32/float16/int32/bool (no int64 on either side)."""
+    """TF Cast -> TensorRT ICastLayer between float32/float16/int32/int64/bool."""
     allowed = FLOAT_INT32 | {"bool"}
     return first_failure(check_dtype(node, allowed, attr="SrcT"), check_dtype(node, allowed, attr="DstT"))

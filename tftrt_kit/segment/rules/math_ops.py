@@ -11,6 +11,7 @@ from typing import Any
 from tftrt_kit.segment.rules.registry import (
     FLOAT,
     FLOAT_INT32,
+    INDEX,
     attr_b,
     check_dtype,
     dtype_name,
@@ -75,18 +76,15 @@ def reduce(node: Any) -> str | None:
     """TF reductions over constant axes -> TensorRT IReduceLayer (kSUM, kPROD, kMAX, kMIN, kAVG)."""
     if node.op in ("All", "Any"):
         return None
-    return first_failure(check_dtype(node, FLOAT_INT32), check_dtype(node, {"int32"}, attr="Tidx"))
+    return first_failure(check_dtype(node, FLOAT_INT32), check_dtype(node, INDEX, attr="Tidx"))
 
 
 @rule("ArgMax", "ArgMin")
 def arg_min_max(node: Any) -> str | None:
-    """TF ArgMax/ArgMin -> TensorRT ITopKLayer with k=1, taking the index output (int32)."""
+    """TF ArgMax/ArgMin -> ONNX ArgMax/ArgMin (int64) -> TensorRT ITopKLayer with k=1, its index output."""
     out = dtype_name(node, "output_type")
-    if out not in (None, "int32"):
-        return (
-            f"{node.op} on TensorRT expects output_type=int32 (TensorRT has no int64 indices). "
-            f"Received: output_type={out}"
-        )
+    if out not in (None, *INDEX):
+        return f"{node.op} on TensorRT expects output_type in {{int32, int64}}. Received: output_type={out}"
     return check_dtype(node, FLOAT)
 
 

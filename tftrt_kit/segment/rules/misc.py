@@ -53,10 +53,17 @@ def placeholder(node: Any) -> str | None:
     return "graph input"
 
 
-@rule("While", "StatelessWhile", "If", "StatelessIf", "Case", "StatelessCase", "PartitionedCall", "StatefulPartitionedCall")
+@rule("While", "StatelessWhile", "If", "StatelessIf", "Case", "StatelessCase")
 def control_flow(node: Any) -> str | None:
-    """TF functional control flow and calls: TF-TRT had no converter (loops and branches stay in TF)."""
+    """TF functional control flow: TF-TRT had no converter (loops and branches stay in TF, whole)."""
     return f"{node.op} is functional control flow: TF-TRT had no TensorRT converter for it (it stays in TensorFlow)"
+
+
+@rule("PartitionedCall", "StatefulPartitionedCall")
+def function_call(node: Any) -> str | None:
+    """A function call left after :func:`tftrt_kit.inline.inline_calls`: Grappler could not inline it."""
+    function = node.attr["f"].func.name if "f" in node.attr else "?"
+    return f"{node.op} of function {function!r} could not be inlined: the call runs whole in TensorFlow"
 
 
 @rule(

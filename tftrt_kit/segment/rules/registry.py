@@ -27,9 +27,13 @@ DTYPE_NAMES: dict[int, str] = {
     20: "resource", 21: "variant", 22: "uint32", 23: "uint64",
 }
 
-#: TF-TRT's dtype families (TensorRT's tensor types as TF-TRT's converters allowed them).
+#: TF-TRT's dtype families (TensorRT's tensor types as TF-TRT's converters allowed them),
+#: widened to TensorRT 10, whose layers and ONNX parser take int64 wherever ONNX uses
+#: it (indices, shapes, Cast, ArgMax, elementwise): ``FLOAT_INT32`` includes int64 now.
+#: An installed parser, asked about each candidate segment, has the last word.
 FLOAT = frozenset({"float32", "float16"})
-FLOAT_INT32 = FLOAT | {"int32"}
+INDEX = frozenset({"int32", "int64"})
+FLOAT_INT32 = FLOAT | INDEX
 TENSOR = FLOAT_INT32 | {"int8"}
 TENSOR_BOOL = TENSOR | {"bool"}
 
