@@ -42,6 +42,7 @@ _LAZY = {
     "Tolerances": "tftrt_kit.report",
     "Thresholds": "tftrt_kit.report",
     "BenchOptions": "tftrt_kit.bench",
+    "EngineOptions": "tftrt_kit.engines.tensorrt_builder",
 }
 
 __all__ = [

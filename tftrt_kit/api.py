@@ -39,6 +39,7 @@ def convert(
     tolerances: Tolerances | None = None,
     route_options: Mapping[str, Any] | None = None,
     progress: bool = False,
+    engine: Any = None,
 ) -> Report:
     """Convert ``source`` by each route and report how the routes differ.
 
@@ -69,6 +70,10 @@ def convert(
             ``{"segment": SegmentOptions(minimum_segment_size=5)}``.
         progress: Show a progress bar over routes and stages on stderr (silent when
             stderr is not a terminal).
+        engine: How TensorRT builds the plans: an
+            :class:`~tftrt_kit.engines.tensorrt_builder.EngineOptions` (workspace,
+            builder optimization level, timing cache file); default ``EngineOptions()``.
+            Every plan of the conversion shares one timing cache, kept in each artifact.
 
     Returns:
         The :class:`~tftrt_kit.report.Report`. A route that failed is recorded
@@ -90,11 +95,12 @@ def convert(
         source, routes=routes, precision=precision, calibration_data=calibration_data, calibration_method=calibration_method,
         output_dir=output_dir, overwrite=overwrite, route_options=route_options,
     )
+    engine = _engine_options(engine)
     registry = load_routes()
     bench = _bench_options(benchmark)
     tolerances = tolerances if tolerances is not None else Tolerances()
     quiet_tensorflow()
-    with captured(), _progress_bar(progress, 1 + len(routes) * (2 if bench is None else 3) + (0 if bench is None else 1)) as bar:
+    with captured(), _shared_timing_cache(engine) as engine, _progress_bar(progress, 1 + len(routes) * (2 if bench is None else 3) + (0 if bench is None else 1)) as bar:
         bar.set_description("load source")
         loaded = load_source(source, signature=signature)
         sample_origin = "sample_data"
@@ -115,6 +121,7 @@ def convert(
             calibration_method=calibration_method,
             overwrite=overwrite,
             progress=progress,
+            engine=engine,
         )
         if bench is not None:
             bar.set_description("benchmark source (tensorflow)")
@@ -135,6 +142,28 @@ def convert(
         machine=machine_info(),
         versions=versions(),
     )
+
+
+def _engine_options(engine: Any) -> Any:
+    from tftrt_kit.engines.tensorrt_builder import EngineOptions
+
+    if engine is None:
+        return EngineOptions()
+    if not isinstance(engine, EngineOptions):
+        raise ConfigError(f"Expected engine=EngineOptions(...) or None. Received: engine={engine!r}")
+    return engine
+
+
+@contextlib.contextmanager
+def _shared_timing_cache(engine: Any) -> Iterator[Any]:
+    """``engine`` with a timing cache file every build of the conversion shares (a fresh one unless given)."""
+    if engine.timing_cache is not None:
+        yield engine
+        return
+    import dataclasses
+
+    with tempfile.TemporaryDirectory(prefix="tftrt_kit_timing_") as scratch:
+        yield dataclasses.replace(engine, timing_cache=Path(scratch) / "timing.cache")
 
 
 def temporary_output_dir() -> Path:

@@ -59,6 +59,27 @@ def _positive_int(text: str) -> int:
     return value
 
 
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+def _size(text: str) -> int:
+    """Bytes from ``1073741824``, ``512M`` or ``1G`` (binary units, as trtexec's pool sizes)."""
+    number, unit = (text[:-1], text[-1].upper()) if text[-1:].upper() in _SIZE_UNITS else (text, "")
+    try:
+        value = int(float(number) * _SIZE_UNITS[unit])
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a size in bytes such as 1073741824, 512M or 1G; got {text!r}")
+    return value
+
+
+def _optimization_level(text: str) -> int:
+    if text not in tuple("012345"):
+        raise argparse.ArgumentTypeError(f"expected a builder optimization level 0-5; got {text!r}")
+    return int(text)
+
+
 def _names(text: str) -> tuple[str, ...]:
     return tuple(n.strip() for n in text.split(",") if n.strip())
 
@@ -102,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--backend", choices=("auto", "tensorrt", "tensorrt_rtx"), default="auto", help="TensorRT module (default: auto)")
     convert.add_argument("--no-build", action="store_true", help="check TensorRT acceptance only, build no plan")
     convert.add_argument("--opset", type=_positive_int, default=None, metavar="N", help="ONNX opset of both routes' exports")
+    build = convert.add_argument_group("TensorRT build")
+    build.add_argument("--workspace", type=_size, default=None, metavar="SIZE", help="workspace memory pool per build, e.g. 512M, 2G (default: 1G)")
+    build.add_argument("--builder-optimization-level", type=_optimization_level, default=None, metavar="N",
+                       help="TensorRT builder optimization level 0-5 (default: TensorRT's, 3)")
+    build.add_argument("--timing-cache", type=Path, default=None, metavar="FILE",
+                       help="timing cache read before and updated after every build (default: one per conversion)")
     segment = convert.add_argument_group("segment route")
     segment.add_argument("--minimum-segment-size", type=_positive_int, default=None, metavar="N",
                          help="fewest effective nodes in a TensorRT segment (default: 3, as TF-TRT)")
@@ -201,6 +228,7 @@ def _convert(args: argparse.Namespace) -> int:
         tolerances=_tolerances(args),
         route_options=route_options,
         progress=True,
+        engine=_engine_options(args),
     )
     print(report)
     writers = {".json": report.to_json, ".md": report.to_markdown, ".html": report.to_html}
@@ -208,6 +236,17 @@ def _convert(args: argparse.Namespace) -> int:
         writers[path.suffix](path)
         print(f"report written to {path}")
     return EXIT_OK if all(r.ok for r in report.routes.values()) else EXIT_ROUTE_FAILED
+
+
+def _engine_options(args: argparse.Namespace) -> Any:
+    from tftrt_kit.engines.tensorrt_builder import EngineOptions
+
+    defaults = EngineOptions()
+    return EngineOptions(
+        workspace_bytes=args.workspace if args.workspace is not None else defaults.workspace_bytes,
+        builder_optimization_level=args.builder_optimization_level,
+        timing_cache=args.timing_cache,
+    )
 
 
 def _arrays(path: Path, flag: str) -> Any:

@@ -22,7 +22,7 @@ from tftrt_kit.engines.trt_module import BACKENDS, describe, polygraphy_bound, r
 from tftrt_kit.errors import ConfigError, EngineBuildError
 from tftrt_kit.profiles import DEFAULT_BATCH, Profile, profiles_to_json
 
-__all__ = ["BACKENDS", "BuildOptions", "PRECISIONS", "TensorRTBuilder", "TensorRTCheck", "UnsupportedNode", "resolve_backend"]
+__all__ = ["BACKENDS", "BuildOptions", "EngineOptions", "PRECISIONS", "TensorRTBuilder", "TensorRTCheck", "UnsupportedNode", "resolve_backend"]
 
 PRECISIONS = ("fp32", "fp16", "int8")
 
@@ -77,8 +77,8 @@ class TensorRTCheck:
         return "not built"
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return dataclasses.asdict(self)
+        """JSON-ready form, with the derived :attr:`plan_status` for readers of the JSON."""
+        return {**dataclasses.asdict(self), "plan_status": self.plan_status}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "TensorRTCheck":
@@ -123,6 +123,44 @@ class BuildOptions:
             raise ConfigError(f"Expected builder_optimization_level in 0..5. Received: builder_optimization_level={level}")
         if self.profiles is not None:
             object.__setattr__(self, "profiles", normalize_profiles(self.profiles))
+
+
+@dataclasses.dataclass(frozen=True)
+class EngineOptions:
+    """How TensorRT builds every plan of one conversion: ``convert(engine=...)`` and the CLI flags.
+
+    Attributes:
+        workspace_bytes: Workspace memory pool limit of each build (``--workspace``);
+            None leaves TensorRT's default.
+        builder_optimization_level: 0-5 (``--builder-optimization-level``); None:
+            TensorRT's default (3). Higher levels search longer for faster kernels.
+        timing_cache: A timing cache file read before and merged into after every
+            build (``--timing-cache``); None: a fresh cache per conversion. Either
+            way one cache serves every plan of the conversion and each artifact
+            keeps a copy.
+
+    Example:
+        >>> tftrt_kit.convert("model_dir", engine=EngineOptions(workspace_bytes=2 << 30))  # doctest: +SKIP
+    """
+
+    workspace_bytes: int | None = 1 << 30
+    builder_optimization_level: int | None = None
+    timing_cache: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.timing_cache is not None:
+            object.__setattr__(self, "timing_cache", Path(self.timing_cache))
+        self.build_options("fp32")  # the same checks as BuildOptions, at construction
+
+    def build_options(self, precision: str, profiles: Sequence[Profile] | None = None) -> "BuildOptions":
+        """The :class:`BuildOptions` of one plan of the conversion."""
+        return BuildOptions(
+            precision=precision,
+            profiles=None if profiles is None else tuple(profiles),
+            workspace_bytes=self.workspace_bytes,
+            builder_optimization_level=self.builder_optimization_level,
+            timing_cache=self.timing_cache,
+        )
 
 
 class TensorRTBuilder:

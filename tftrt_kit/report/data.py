@@ -226,9 +226,16 @@ class Report:
         """JSON-ready nested dict (paths as strings)."""
         data = dataclasses.asdict(self)
         data["output_dir"] = str(self.output_dir) if self.output_dir is not None else None
-        for route in data["routes"].values():
+        for name, route in data["routes"].items():
             if route["artifact_dir"] is not None:
                 route["artifact_dir"] = str(route["artifact_dir"])
+            # Each TensorRT check with its plan status ("no plan: <TensorRT's message>").
+            result = self.routes[name]
+            if result.tensorrt is not None:
+                route["tensorrt"] = result.tensorrt.to_dict()
+            for segment, info in zip(route["segments"], result.segments):
+                if info.tensorrt is not None:
+                    segment["tensorrt"] = info.tensorrt.to_dict()
         data["schema_version"] = SCHEMA_VERSION
         return data
 

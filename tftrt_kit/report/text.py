@@ -84,6 +84,45 @@ def _accepts(route: Any) -> str | None:
     return f"{sum(c.accepted for c in checked)}/{len(route.segments)} segments" if checked else None
 
 
+def plan_cell(check: Any, limit: int | None = 64) -> str | None:
+    """A plan's size, or ``no plan: <TensorRT's message>`` (cut to ``limit`` characters in tables)."""
+    if check is None:
+        return None
+    if check.plan_bytes:
+        return size(check.plan_bytes)
+    status = check.plan_status
+    if status == "not built":
+        return None
+    flat = " ".join(status.split())
+    return flat if limit is None or len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def _route_plan(route: Any) -> str | None:
+    """The summary's plan cell: the route's plan, else its segments' plans and how many are missing."""
+    if route.tensorrt is not None:
+        return plan_cell(route.tensorrt)
+    checks = [s.tensorrt for s in route.segments if s.tensorrt is not None]
+    missing = sum(1 for c in checks if c.plan_bytes is None and c.plan_status != "not built")
+    total = size(route.sizes.get("plan_bytes") or None)
+    if missing:
+        return f"{total or 'none'}; no plan for {missing}/{len(checks)} segments"
+    return total
+
+
+def tensorrt_lines(report: Any) -> list[str]:
+    """Which TensorRT module decided acceptance and built each route's plans, and every missing plan with TensorRT's reason."""
+    lines = []
+    for name, r in report.routes.items():
+        if not r.ok:
+            continue
+        checks = [("", r.tensorrt)] if r.tensorrt is not None else [(f"{s.name}: ", s.tensorrt) for s in r.segments if s.tensorrt]
+        builders = sorted({c.builder or c.backend for _, c in checks})
+        if builders:
+            lines.append(f"{name}: acceptance and plans by {', '.join(builders)}")
+        lines += [f"{name}: {where}{plan_cell(c, None)}" for where, c in checks if c.plan_bytes is None and c.plan_status != "not built"]
+    return lines
+
+
 def header_lines(report: Any) -> list[str]:
     """Source, inputs, outputs, when and where it was measured."""
     src = report.source
@@ -113,7 +152,7 @@ def summary_rows(report: Any) -> list[list[Any]]:
         if not r.ok:
             rows.append([name, r.status, r.precision] + [None] * 12)
             continue
-        trt, acc, lat = r.tensorrt, r.accuracy, r.latency
+        acc, lat = r.accuracy, r.latency
         speedup = _speedup(r, src)
         rows.append([
             name, r.status, r.precision,
@@ -126,7 +165,7 @@ def summary_rows(report: Any) -> list[list[Any]]:
             acc.verdict if acc else None,
             f"{r.coverage:.1%}" if r.coverage is not None else None,
             _accepts(r),
-            size(trt.plan_bytes) if trt and trt.plan_bytes else size(r.sizes.get("plan_bytes") or None),
+            _route_plan(r),
             size(r.sizes.get("artifact_bytes")),
             round(r.conversion_seconds, 2) if r.conversion_seconds is not None else None,
         ])
@@ -146,6 +185,9 @@ def sections(report: Any) -> list[Section]:
         Section("Summary", SUMMARY_HEADERS, summary_rows(report)),
         _artifacts(report),
     ]
+    trt_lines = tensorrt_lines(report)
+    if trt_lines:
+        out.append(Section("TensorRT", lines=trt_lines))
     runs = [("source (TF)", report.source)] + [(n, r) for n, r in report.routes.items() if r.ok]
     latency_rows = [
         [who, x.executor, x.batch, x.p50_ms, x.p90_ms, x.p99_ms, x.mean_ms, x.throughput, x.iterations]
@@ -185,7 +227,7 @@ def sections(report: Any) -> list[Section]:
                 ["segment", "nodes", "executor", "inputs", "outputs", "TRT accepts", "plan", "ops"],
                 [[s.name, s.nodes, s.executor, len(s.inputs), len(s.outputs),
                   ("yes" if s.tensorrt.accepted else "no") if s.tensorrt else None,
-                  size(s.tensorrt.plan_bytes) if s.tensorrt and s.tensorrt.plan_bytes else None, _ops(s.op_histogram)]
+                  plan_cell(s.tensorrt), _ops(s.op_histogram)]
                  for s in r.segments],
             ))
         if r.ok and r.fallbacks:

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
 
+from tftrt_kit.engines.tensorrt_builder import EngineOptions
 from tftrt_kit.report.data import RouteResult
 
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -26,6 +27,8 @@ class RouteContext:
         calibration_method: ``max``, ``percentile``, ``entropy`` or ``mse`` (Keras level only).
         overwrite: Replace an existing non-empty artifact directory.
         progress: Show progress bars.
+        engine: How plans are built (workspace, optimization level, the conversion's
+            shared timing cache, which each route copies into its artifact).
     """
 
     output_dir: Path
@@ -36,6 +39,7 @@ class RouteContext:
     calibration_method: str = "max"
     overwrite: bool = False
     progress: bool = False
+    engine: EngineOptions = EngineOptions()
 
 
 class Route(Protocol):
@@ -73,6 +77,19 @@ def stage(result: RouteResult, name: str) -> Iterator[None]:
 def directory_bytes(path: Path) -> int:
     """Total size of the files under ``path``."""
     return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
+
+
+#: File name of the timing cache kept in an artifact (next to its plans).
+TIMING_CACHE_FILE = "timing.cache"
+
+
+def keep_timing_cache(context: RouteContext, directory: Path) -> str | None:
+    """Copy the conversion's timing cache into ``directory``; its file name, or None when no build wrote one."""
+    cache = context.engine.timing_cache
+    if cache is None or not cache.is_file():
+        return None
+    (directory / TIMING_CACHE_FILE).write_bytes(cache.read_bytes())
+    return TIMING_CACHE_FILE
 
 
 def manifest_header(route: str, source: Any, context: RouteContext) -> dict[str, Any]:

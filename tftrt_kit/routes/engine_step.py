@@ -32,7 +32,7 @@ def check_and_build(model: Any, context: RouteContext, options: BuildOptions | N
         builder = TensorRTBuilder(context.backend)
     except MissingDependencyError as err:
         return EngineOutcome(skipped=str(err))
-    options = options or BuildOptions(precision=context.precision)
+    options = options or context.engine.build_options(context.precision)
     if not context.build_plans:
         return EngineOutcome(check=builder.check(model), module=builder.module_name)
     try:

@@ -6,7 +6,7 @@ from typing import Any
 
 from tftrt_kit.export import ExportOptions, convert_to_fp16, export_source
 from tftrt_kit.report.data import RouteResult
-from tftrt_kit.routes.base import RouteContext, directory_bytes, manifest_header, register_route, stage
+from tftrt_kit.routes.base import RouteContext, directory_bytes, keep_timing_cache, manifest_header, register_route, stage
 from tftrt_kit.routes.engine_step import check_and_build
 from tftrt_kit.runtime.artifact import atomic_directory, write_manifest
 
@@ -35,6 +35,7 @@ class OnnxRoute:
             if outcome.plan is not None:
                 files["plan_file"] = f"model.{outcome.module}.plan"
                 (staging / files["plan_file"]).write_bytes(outcome.plan)
+            files["timing_cache_file"] = keep_timing_cache(context, staging)
             write_manifest(staging, {
                 **manifest_header("onnx", source, context),
                 "tensorrt": outcome.check.to_dict() if outcome.check else None,

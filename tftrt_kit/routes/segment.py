@@ -13,7 +13,7 @@ from typing import Any
 from tftrt_kit.errors import ExportError, SegmentationError, UnsupportedOpError
 from tftrt_kit.export import ExportOptions, convert_to_fp16, export_traced
 from tftrt_kit.report.data import Fallback, RouteResult, SegmentInfo
-from tftrt_kit.routes.base import RouteContext, directory_bytes, manifest_header, register_route, stage
+from tftrt_kit.routes.base import RouteContext, directory_bytes, keep_timing_cache, manifest_header, register_route, stage
 from tftrt_kit.routes.engine_step import check_and_build
 from tftrt_kit.runtime.artifact import SEGMENT_ASSETS, atomic_directory, write_manifest
 
@@ -225,6 +225,7 @@ class SegmentRoute:
                 "output_tensors": list(source.output_tensors),
                 "parts": entries,
                 "coverage": segmentation.coverage,
+                "timing_cache_file": keep_timing_cache(context, assets),
             }
             write_manifest(assets, manifest)
             result.sizes["onnx_bytes"] = sum((assets / e["onnx_file"]).stat().st_size for e in entries if e.get("onnx_file"))
