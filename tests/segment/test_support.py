@@ -152,3 +152,25 @@ def test_classify_checks_tf2onnx_handlers() -> None:
     if "Snapshot" not in ops:
         assert verdicts["s"].source == "tf2onnx" and "Snapshot" in verdicts["s"].reason
     assert classify(graph, include_ops=["Snapshot"])["s"].supported
+
+
+def test_string_resource_and_unknown_rank_tensors_never_enter_a_segment() -> None:
+    """A node touching a string, resource or variant tensor, or one of unknown rank, stays out even when included."""
+    graph = graph_pb2.GraphDef()
+    graph.node.extend([
+        node("Placeholder", "text", dtype=types_pb2.DT_STRING),
+        node("Identity", "copy", ("text",), T=types_pb2.DT_STRING),
+        node("Shape", "shape", ("copy",), T=types_pb2.DT_STRING, out_type=types_pb2.DT_INT32),
+        node("Placeholder", "table", dtype=types_pb2.DT_RESOURCE),
+        node("Identity", "handle", ("table",), T=types_pb2.DT_RESOURCE),
+        node("Placeholder", "x", dtype=FLOAT),
+        node("Relu", "relu", ("x",), T=FLOAT),
+        node("Neg", "neg", ("relu:0",), T=FLOAT),
+        node("Abs", "abs", ("shape",), T=types_pb2.DT_INT32),
+    ])
+    verdicts = classify(graph, include_ops=("Identity", "Shape", "Neg"), opset=None, unknown_rank=("relu:0",))
+    assert not verdicts["copy"].supported and "T=string" in verdicts["copy"].reason, "the rule's own reason is kept"
+    assert "reads string tensor 'copy:0'" in verdicts["shape"].reason
+    assert not verdicts["handle"].supported
+    assert "unknown rank" in verdicts["relu"].reason and "unknown rank" in verdicts["neg"].reason
+    assert verdicts["abs"].supported, "Shape's int32 output is numeric: its reader may enter a segment"

@@ -126,8 +126,8 @@ def tensorrt_lines(report: Any) -> list[str]:
 def header_lines(report: Any) -> list[str]:
     """Source, inputs, outputs, when and where it was measured."""
     src = report.source
-    ins = ", ".join(f"{s.name} {s.dtype}{list(s.shape)}" for s in src.inputs)
-    outs = ", ".join(f"{s.name} {s.dtype}{list(s.shape)}" for s in src.outputs)
+    ins = ", ".join(f"{s.name} {s.dtype}{s.shape_text}" for s in src.inputs)
+    outs = ", ".join(f"{s.name} {s.dtype}{s.shape_text}" for s in src.outputs)
     m = report.machine
     machine = f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores, GPU: {'yes' if m.get('gpu') else 'no'}" if m else "-"
     versions = ", ".join(f"{k} {v}" for k, v in report.versions.items()) or "-"

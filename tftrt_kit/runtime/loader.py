@@ -193,7 +193,7 @@ class OnnxArtifactModel:
         return self.runner(self._check(feeds, kwargs))
 
     def __repr__(self) -> str:
-        ins = ", ".join(f"{s.name}{list(s.shape)}" for s in self.inputs)
+        ins = ", ".join(f"{s.name}{s.shape_text}" for s in self.inputs)
         return f"OnnxArtifactModel({str(self.directory)!r}, executor={self.executor!r}, inputs=[{ins}])"
 
 
