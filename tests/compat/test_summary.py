@@ -8,7 +8,8 @@ import re
 import pytest
 
 from tftrt_kit.compat import trt_convert as trt
-from tftrt_kit.compat.summary import COLUMNS, column_ends, format_row
+from tftrt_kit.compat.summary import COLUMNS, EngineRow, column_ends, format_row
+from tftrt_kit.engines.gpu import GpuStatus, gpu_available
 from tftrt_kit.runtime.artifact import read_manifest
 from tftrt_kit.segment import inspect
 
@@ -58,7 +59,8 @@ def check_summary(converter, line_length: int = 160) -> None:
             assert [next(lines), next(lines), next(lines)] == ["", "-" * 40, ""]
         entry = entries[segment.name]
         name, device, nodes, n_in, n_out, in_dtypes, out_dtypes, in_shapes, out_shapes = _fields(next(lines), line_length)
-        assert (name, device, int(nodes), int(n_in), int(n_out)) == (segment.name, entry["plan_backend"] or "onnxruntime", segment.nodes, len(segment.inputs), len(segment.outputs))
+        runs_here = entry["plan_backend"] if entry["plan_file"] and gpu_available() else "onnxruntime"
+        assert (name, device, int(nodes), int(n_in), int(n_out)) == (segment.name, runs_here, segment.nodes, len(segment.inputs), len(segment.outputs))
         assert _shown(in_dtypes, [s["dtype"] for s in entry["inputs"]])
         assert _shown(out_dtypes, [s["dtype"] for s in entry["outputs"]])
         assert _shown(in_shapes, [[-1 if d is None else d for d in s["shape"]] for s in entry["inputs"]])
@@ -66,6 +68,7 @@ def check_summary(converter, line_length: int = 160) -> None:
         assert next(lines) == ""
         for op, count in sorted(segment.op_histogram.items()):
             assert next(lines) == f"\t- {op}: {count}x"
+        assert next(lines).startswith(f"\t[device] {runs_here}: ")
         assert next(lines) == f"\t[nodes] {', '.join(entry['node_names'])}"
         assert len(entry["node_names"]) == segment.nodes
     converted, total = sum(s.nodes for s in result.segments), len(graph.node)
@@ -120,3 +123,18 @@ def test_minimum_segment_size_minus_one_converts_nothing(saved_model):
     assert converter.route_result.segments == []
     check_summary(converter)
     assert "[*] Total number of TensorRT engines: 0" in _lines(converter)
+
+
+def test_device_column_says_what_runs_the_segment_here():
+    """A plan runs on its TensorRT module only where a GPU is usable; else ONNX Runtime, with the reason."""
+    spec = {"name": "x:0", "dtype": "float32", "shape": [None, 4]}
+    entry = {"name": "seg_0", "nodes": 3, "inputs": [spec], "outputs": [spec], "plan_file": "seg_0.tensorrt_rtx.plan",
+             "plan_backend": "tensorrt_rtx", "tensorrt": {"backend": "tensorrt_rtx 1.7.1.116", "accepted": True, "plan_bytes": 9}}
+    on_gpu = EngineRow.from_manifest(entry, {}, GpuStatus(True, devices=1))
+    assert (on_gpu.device, on_gpu.device_note) == ("tensorrt_rtx", "tensorrt_rtx: plan seg_0.tensorrt_rtx.plan on the GPU")
+    no_gpu = EngineRow.from_manifest(entry, {}, GpuStatus(False, reason="no CUDA runtime"))
+    assert no_gpu.device == "onnxruntime" and "needs a CUDA GPU (no CUDA runtime)" in no_gpu.device_note
+    failed = {**entry, "plan_file": None, "plan_backend": None,
+              "tensorrt": {"backend": "tensorrt_rtx 1.7.1.116", "accepted": True, "error": "nms has no runners that implement it"}}
+    row = EngineRow.from_manifest(failed, {}, GpuStatus(True, devices=1))
+    assert (row.device, row.device_note) == ("onnxruntime", "onnxruntime: no plan: nms has no runners that implement it")

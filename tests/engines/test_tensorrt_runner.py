@@ -5,15 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tftrt_kit.engines.tensorrt_runner import gpu_available
+from tftrt_kit.engines.gpu import gpu_status
 
 pytestmark = pytest.mark.gpu
 
 
 @pytest.fixture(scope="module")
 def backend():
-    if not gpu_available():
-        pytest.skip("no CUDA GPU on this machine: TensorRT engines cannot run here")
+    status = gpu_status()
+    if not status.available:
+        pytest.skip(f"no CUDA GPU on this machine: TensorRT engines cannot run here ({status.reason})")
     for name in ("tensorrt", "tensorrt_rtx"):
         try:
             __import__(name)

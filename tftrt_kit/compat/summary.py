@@ -38,7 +38,8 @@ class EngineRow:
 
     Attributes:
         name: Segment name (``seg_<k>``, in execution order).
-        device: What runs it: the TensorRT module that built its plan, else ``onnxruntime``.
+        device: What runs it on this machine: the TensorRT module of its plan where a
+            CUDA GPU is usable, else ``onnxruntime``.
         nodes: Frozen-graph nodes inside the segment.
         input_dtypes: Dtype of each input tensor.
         output_dtypes: Dtype of each output tensor.
@@ -46,6 +47,8 @@ class EngineRow:
         output_shapes: Shape of each output tensor.
         op_histogram: Op type -> node count.
         node_names: Names of the frozen-graph nodes inside the segment, in topological order.
+        device_note: Why ``device`` runs it: the plan on the GPU, the plan kept for a GPU
+            this machine lacks, or ``no plan: <TensorRT's message>``.
     """
 
     name: str
@@ -57,17 +60,27 @@ class EngineRow:
     output_shapes: tuple[tuple[int, ...], ...]
     op_histogram: Mapping[str, int]
     node_names: tuple[str, ...] = ()
+    device_note: str = ""
 
     @classmethod
-    def from_manifest(cls, entry: Mapping[str, Any], op_histogram: Mapping[str, int]) -> "EngineRow":
-        """The row of a segment entry of a segment-route manifest."""
+    def from_manifest(cls, entry: Mapping[str, Any], op_histogram: Mapping[str, int], gpu: Any = None) -> "EngineRow":
+        """The row of a segment entry of a segment-route manifest.
+
+        Args:
+            entry: The segment's manifest entry.
+            op_histogram: Op type -> node count of the segment.
+            gpu: This machine's :class:`~tftrt_kit.engines.gpu.GpuStatus` (probed when None).
+        """
+        from tftrt_kit.engines.gpu import gpu_status
 
         def shape(spec: Mapping[str, Any]) -> tuple[int, ...]:
             return tuple(-1 if d is None else int(d) for d in spec["shape"])
 
+        device, note = device_here(entry, gpu if gpu is not None else gpu_status())
         return cls(
             name=entry["name"],
-            device=entry.get("plan_backend") or "onnxruntime",
+            device=device,
+            device_note=note,
             nodes=int(entry["nodes"]),
             input_dtypes=tuple(s["dtype"] for s in entry["inputs"]),
             output_dtypes=tuple(s["dtype"] for s in entry["outputs"]),
@@ -76,6 +89,28 @@ class EngineRow:
             op_histogram=dict(op_histogram),
             node_names=tuple(entry.get("node_names", ())),
         )
+
+
+def device_here(entry: Mapping[str, Any], gpu: Any) -> tuple[str, str]:
+    """What runs a segment on this machine, and why: as ``load(executor="auto")`` decides.
+
+    Args:
+        entry: The segment's manifest entry (``plan_file``, ``plan_backend``, ``tensorrt``).
+        gpu: A :class:`~tftrt_kit.engines.gpu.GpuStatus`.
+
+    Returns:
+        ``(device, note)``: the TensorRT module where its plan can run here, else ``onnxruntime``.
+    """
+    from tftrt_kit.engines.tensorrt_builder import TensorRTCheck
+
+    backend = entry.get("plan_backend")
+    if entry.get("plan_file") and backend:
+        if gpu.available:
+            return backend, f"{backend}: plan {entry['plan_file']} on the GPU"
+        return "onnxruntime", f"onnxruntime: the {backend} plan {entry['plan_file']} needs a CUDA GPU ({gpu.reason})"
+    check = entry.get("tensorrt")
+    status = TensorRTCheck.from_dict(check).plan_status if check else "not checked by TensorRT"
+    return "onnxruntime", f"onnxruntime: {'no plan built' if status == 'not built' else status}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,6 +186,7 @@ def summary_lines(
         if detailed:
             items.append("")
             items.extend(f"\t- {op}: {count}x" for op, count in sorted(engine.op_histogram.items()))
+            items.append(f"\t[device] {engine.device_note}")
             items.append(f"\t[nodes] {', '.join(engine.node_names)}")
     converted = sum(e.nodes for e in engines)
     ratio = converted / total_nodes * 100 if total_nodes else 0.0
