@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import platform
-import time
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
@@ -16,7 +15,6 @@ from tftrt_kit._memory import collect_if_large
 from tftrt_kit.errors import ConfigError, TftrtKitError
 from tftrt_kit.report.data import Report, RouteResult, SourceSummary, Tolerances
 from tftrt_kit.routes import RouteContext, load_routes
-from tftrt_kit.routes.base import PRECISIONS
 from tftrt_kit.source import load_source
 
 DEFAULT_ROUTES = ("segment", "onnx")
@@ -55,11 +53,15 @@ def convert(
             directory when omitted (``report.routes[r].artifact_dir`` says where).
         overwrite: Replace existing artifacts in ``output_dir``.
         signature: Signature to convert (default ``serving_default``).
-        sample_data: Inputs for accuracy. When omitted: the first batch of
-            ``calibration_data`` (up to 32 rows) if given, since INT8 is judged best on
-            data like the real inputs; else generated from the input specs with a fixed
-            seed (a batch of 4 where the batch is dynamic). Latency is always measured
-            on generated inputs of each batch size.
+        sample_data: Inputs for accuracy. When omitted: for INT8, the last rows of
+            ``calibration_data`` (20%, at most 32), held out from calibration so the verdict
+            is not judged on rows that set the scales (the report names the rows); for
+            other precisions, the first calibration batch (up to 32 rows) if given; else
+            generated from the input specs with a fixed seed (a batch of 4 where the batch
+            is dynamic; integers 0 or 1, which every lookup accepts). If the inputs cannot
+            be run, the route keeps its artifact and reports "not evaluated" with the reason.
+            Latency is always measured on generated inputs of each batch size, the source
+            and the routes taking turns in interleaved rounds.
         backend: TensorRT module: ``"auto"``, ``"tensorrt"`` or ``"tensorrt_rtx"``.
         build_plans: Build TensorRT plans where a builder is installed.
         benchmark: ``True`` (default :class:`~tftrt_kit.bench.BenchOptions`: batch sizes
@@ -100,16 +102,12 @@ def convert(
     bench = _bench_options(benchmark)
     tolerances = tolerances if tolerances is not None else Tolerances()
     quiet_tensorflow()
-    with captured(), _shared_timing_cache(engine) as engine, _progress_bar(progress, 1 + len(routes) * (2 if bench is None else 3) + (0 if bench is None else 1)) as bar:
+    with captured(), _shared_timing_cache(engine) as engine, _progress_bar(progress, 1 + len(routes) * 2 + (0 if bench is None else 1)) as bar:
+        from tftrt_kit.comparison import accuracy_inputs, benchmark_all
+
         bar.set_description("load source")
         loaded = load_source(source, signature=signature)
-        sample_origin = "sample_data"
-        if sample_data is not None:
-            from tftrt_kit.runtime.loader import InputChecker
-
-            sample_data = InputChecker(list(loaded.inputs))(sample_data, {})
-        elif calibration_data is not None:
-            sample_data, sample_origin = _calibration_sample(calibration_data, loaded), "calibration_data"
+        inputs = accuracy_inputs(loaded, precision=precision, calibration_data=calibration_data, sample_data=sample_data)
         bar.update()
         output = Path(output_dir) if output_dir is not None else temporary_output_dir()
         context = RouteContext(
@@ -117,22 +115,25 @@ def convert(
             precision=precision,
             backend=backend,
             build_plans=build_plans,
-            calibration_data=calibration_data,
+            calibration_data=inputs.calibration_data,
             calibration_method=calibration_method,
             overwrite=overwrite,
             progress=progress,
             engine=engine,
         )
-        if bench is not None:
-            bar.set_description("benchmark source (tensorflow)")
-        summary = _source_summary(loaded, bench)
-        bar.update(1 if bench is not None else 0)
-        results = {}
+        summary = _source_summary(loaded)
+        results, models = {}, {}
         options = dict(route_options or {})
         for name in routes:
             route = registry[name](options[name]) if name in options else registry[name]()
-            results[name] = _run_route(route, loaded, context, (sample_data, sample_origin), bench, tolerances, bar)
+            results[name], model = _run_route(route, loaded, context, inputs, tolerances, bar)
+            if model is not None:
+                models[name] = model
             collect_if_large(loaded)  # the route's dropped copies, before the next route makes its own
+        if bench is not None:
+            bar.set_description("benchmark: source and routes in interleaved rounds")
+            benchmark_all(loaded, summary, results, models, bench)
+            bar.update()
     return Report(
         source=summary,
         routes=results,
@@ -180,14 +181,6 @@ def temporary_output_dir() -> Path:
     return path
 
 
-def _calibration_sample(calibration_data: Any, source: Any, rows: int = 32) -> dict[str, np.ndarray]:
-    """The first calibration batch, at most ``rows`` rows, as accuracy inputs."""
-    from tftrt_kit.calibration_data import validate_calibration_data
-
-    first = validate_calibration_data(calibration_data, source.inputs, max_batches=1)[0]
-    return {name: array[:rows] for name, array in first.items()}
-
-
 def _bench_options(benchmark: Any) -> Any:
     from tftrt_kit.bench import BenchOptions
 
@@ -220,24 +213,14 @@ class _NoBar:
         return None
 
 
-def _source_summary(source: Any, bench: Any) -> SourceSummary:
-    latencies: list = []
-    timings = dict(source.seconds)
-    if bench is not None:
-        from tftrt_kit.bench import sweep, tf_function_runner
-
-        started = time.perf_counter()
-        latencies, _ = sweep(tf_function_runner(source), source.inputs, executor="tensorflow", options=bench)
-        timings["benchmark"] = time.perf_counter() - started
+def _source_summary(source: Any) -> SourceSummary:
     return SourceSummary(
         description=source.description,
         signature=source.signature_key,
         inputs=list(source.inputs),
         outputs=list(source.outputs),
         nodes=len(source.graph_def.node),
-        latency=latencies[0] if latencies else None,
-        latencies=latencies,
-        timings=timings,
+        timings=dict(source.seconds),
     )
 
 
@@ -245,20 +228,16 @@ def _run_route(
     route: Any,
     source: Any,
     context: RouteContext,
-    sample: tuple[Mapping[str, np.ndarray] | None, str],
-    bench: Any,
+    inputs: Any,
     tolerances: Tolerances,
     bar: Any,
-) -> RouteResult:
-    """Run one route, evaluate and benchmark its artifact; a TftrtKitError becomes a failed result."""
-    from tftrt_kit.bench import sweep
-    from tftrt_kit.evaluate import evaluate
-    from tftrt_kit.routes.base import stage
-    from tftrt_kit.runtime.loader import load
-
-    from tftrt_kit.runtime.artifact import check_output_dir
-
+) -> tuple[RouteResult, Any]:
+    """Run one route and evaluate its artifact; a TftrtKitError becomes a failed result (and no model)."""
+    from tftrt_kit.comparison import evaluate_route, fingerprint
     from tftrt_kit.native_logs import active
+    from tftrt_kit.routes.base import stage
+    from tftrt_kit.runtime.artifact import check_output_dir
+    from tftrt_kit.runtime.loader import load
 
     name = route.name
     log = active()
@@ -269,29 +248,19 @@ def _run_route(
         result = route(source, context)
         collect_if_large(source)
         bar.update()
+        fingerprint(result)
         model = load(result.artifact_dir)
         for segment in result.segments:
             segment.executor = getattr(model, "segment_executors", {}).get(segment.name)
         bar.set_description(f"{name}: evaluate")
         with stage(result, "evaluate"):
-            result.accuracy = evaluate(
-                source, model, executor=model.executor, feeds=sample[0], origin=sample[1], batch=4, seed=1,
-                thresholds=tolerances.for_precision(result.precision),
-            )
+            evaluate_route(result, model, source, inputs, tolerances.for_precision(result.precision))
         bar.update()
-        if bench is not None:
-            bar.set_description(f"{name}: benchmark ({model.executor})")
-            with stage(result, "benchmark"):
-                result.latencies, refused = sweep(model, source.inputs, executor=model.executor, options=bench)
-            result.latency = result.latencies[0] if result.latencies else None
-            if refused:
-                result.details["latency_refused"] = {str(b): reason for b, reason in refused.items()}
-            bar.update()
     except TftrtKitError as err:
-        return _failed(name, context, f"{type(err).__name__}: {err}", log, mark)
+        return _failed(name, context, f"{type(err).__name__}: {err}", log, mark), None
     except Exception as err:  # a dependency's own failure must not take the other routes down
-        return _failed(name, context, f"{type(err).__name__} (unexpected; please report it): {str(err)[:500]}", log, mark)
-    return result
+        return _failed(name, context, f"{type(err).__name__} (unexpected; please report it): {str(err)[:500]}", log, mark), None
+    return result, model
 
 
 def _failed(name: str, context: RouteContext, error: str, log: Any, mark: int) -> RouteResult:

@@ -1,4 +1,4 @@
-"""Latency measurement: warm-up, then timed calls until a minimum time and count, over batch sizes."""
+"""Latency measurement: warm-up, then timed calls until a minimum time and count, over batch sizes, in interleaved rounds."""
 
 from __future__ import annotations
 
@@ -16,16 +16,23 @@ from tftrt_kit.report.data import Latency
 class BenchOptions:
     """How latency is measured.
 
+    ``convert()`` times the source and every route in interleaved rounds: at each batch
+    size, each round gives every run its share of calls in turn (the order rotating),
+    so load on a shared machine falls on all of them alike. The limits below are per
+    figure (one run at one batch size), spread evenly over the rounds.
+
     Attributes:
         batch_sizes: Batch sizes of the sweep, used where every input has a dynamic
             batch; a fixed-batch model is measured at its own batch only.
         warmup: Untimed calls before timing, per batch size.
         min_iterations: Timed calls at least (unless ``max_seconds`` runs out first,
-            after ``3`` calls).
+            after ``3`` calls; at least one per round).
         min_seconds: Keep timing until this much time has passed.
         max_seconds: Stop timing a figure after this much time.
         max_iterations: Stop after this many timed calls.
         seed: Seed of the generated inputs.
+        rounds: Interleaved rounds; the spread of the per-round medians is the noise a
+            difference must exceed (3 rounds at least give an interval).
 
     Example:
         >>> quick = BenchOptions(batch_sizes=(1,), min_iterations=5, min_seconds=0.1)
@@ -39,8 +46,11 @@ class BenchOptions:
     max_seconds: float = 10.0
     max_iterations: int = 1000
     seed: int = 0
+    rounds: int = 10
 
     def __post_init__(self) -> None:
+        if not isinstance(self.rounds, int) or self.rounds < 1:
+            raise ConfigError(f"Expected rounds >= 1. Received: rounds={self.rounds!r}.")
         if not self.batch_sizes or any(not isinstance(b, int) or isinstance(b, bool) or b < 1 for b in self.batch_sizes):
             raise ConfigError(f"Expected batch_sizes of positive integers. Received: batch_sizes={self.batch_sizes!r}.")
         if self.min_iterations < 1 or self.max_iterations < self.min_iterations or self.warmup < 0:
@@ -134,13 +144,13 @@ def sweep(
     executor: str,
     options: BenchOptions = BenchOptions(),
 ) -> tuple[list[Latency], dict[int, str]]:
-    """Measure ``run`` at every batch size of the sweep, on seeded generated inputs.
+    """Measure one ``run`` at every batch size of the sweep, on seeded generated inputs, in rounds.
 
     Args:
         run: The callable to time.
         specs: Input specs (:class:`~tftrt_kit.source.TensorSpec`) the inputs are generated from.
         executor: Label of what ``run`` executes on, kept on every figure.
-        options: Batch sizes, warm-up and timing limits.
+        options: Batch sizes, rounds, warm-up and timing limits.
 
     Returns:
         The latencies measured, in batch order, and ``{batch: reason}`` for each batch
@@ -149,19 +159,132 @@ def sweep(
     Example:
         >>> latencies, refused = sweep(model, model.inputs, executor=model.executor)  # doctest: +SKIP
     """
+    found = interleaved_sweep({executor: (run, executor)}, specs, options=options)[executor]
+    return found.latencies, found.refused
+
+
+#: Percentiles of the per-round medians bounding the reported 95% interval.
+INTERVAL = (2.5, 97.5)
+
+
+def interleaved_sweep(
+    runs: Mapping[str, tuple[Callable[[Mapping[str, np.ndarray]], Any], str]],
+    specs: Sequence[Any],
+    *,
+    options: BenchOptions = BenchOptions(),
+) -> dict[str, "RunLatency"]:
+    """Time several runs on the same inputs in interleaved rounds, at every batch size of the sweep.
+
+    Args:
+        runs: ``{name: (callable, executor label)}``, e.g. the source and each route.
+        specs: Input specs the inputs are generated from (seeded, the same for every run).
+        options: Batch sizes, rounds, warm-up and timing limits.
+
+    Returns:
+        ``{name: RunLatency}``: the figures, the batches refused with their reason (an
+        executor refusing a batch, or any error of the run: a failing benchmark takes
+        no route down) and the seconds spent.
+
+    Example:
+        >>> found = interleaved_sweep({"a": (model_a, "onnxruntime[CPU]"), "b": (model_b, "tensorflow")}, specs)  # doctest: +SKIP
+    """
     from tftrt_kit.evaluate import sample_inputs
 
-    latencies, refused = [], {}
+    out = {name: RunLatency() for name in runs}
     for batch in sweep_batches(specs, options.batch_sizes):
         feeds = sample_inputs(specs, batch=batch, seed=options.seed)
-        try:
-            latencies.append(measure(
-                run, feeds, executor=executor, warmup=options.warmup, min_iterations=options.min_iterations,
-                min_seconds=options.min_seconds, max_iterations=options.max_iterations, max_seconds=options.max_seconds,
-            ))
-        except TftrtKitError as err:
-            refused[batch] = f"{type(err).__name__}: {err}"
-    return latencies, refused
+        active = [name for name in runs if _warmed(runs[name][0], feeds, options.warmup, out[name], batch)]
+        times: dict[str, list[float]] = {name: [] for name in active}
+        medians: dict[str, list[float]] = {name: [] for name in active}
+        for round_ in range(options.rounds):
+            shift = round_ % len(active) if active else 0
+            for name in active[shift:] + active[:shift]:
+                if batch in out[name].refused:
+                    continue
+                chunk = _round_calls(runs[name][0], feeds, options, out[name], batch)
+                times[name] += chunk
+                if chunk:
+                    medians[name].append(float(np.median(chunk)) * 1e3)
+        for name in active:
+            if batch not in out[name].refused and times[name]:
+                out[name].latencies.append(_latency(times[name], medians[name], runs[name][1], batch))
+    return out
+
+
+@dataclasses.dataclass
+class RunLatency:
+    """What :func:`interleaved_sweep` measured for one run."""
+
+    latencies: list[Latency] = dataclasses.field(default_factory=list)
+    refused: dict[int, str] = dataclasses.field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _warmed(run: Callable, feeds: Mapping[str, np.ndarray], warmup: int, record: RunLatency, batch: int) -> bool:
+    """Untimed calls (at least one, so a refusal shows before timing); False when the run refused."""
+    started = time.perf_counter()
+    try:
+        for _ in range(max(warmup, 1)):
+            run(feeds)
+    except Exception as err:  # an executor's own failure is recorded, never raised: the route stays ok
+        record.refused[batch] = _reason(err)
+        return False
+    finally:
+        record.seconds += time.perf_counter() - started
+    return True
+
+
+def _round_calls(run: Callable, feeds: Mapping[str, np.ndarray], options: BenchOptions, record: RunLatency, batch: int) -> list[float]:
+    """One round's timed calls of one run: its share of the figure's limits, at least one call."""
+    rounds = options.rounds
+    want_calls = -(-options.min_iterations // rounds)
+    max_calls = max(1, options.max_iterations // rounds)
+    want_seconds, cap_seconds = options.min_seconds / rounds, options.max_seconds / rounds
+    times: list[float] = []
+    started = time.perf_counter()
+    try:
+        while len(times) < max_calls:
+            elapsed = time.perf_counter() - started
+            if times and ((len(times) >= want_calls and elapsed >= want_seconds) or elapsed >= cap_seconds):
+                break
+            t0 = time.perf_counter()
+            run(feeds)
+            times.append(time.perf_counter() - t0)
+    except Exception as err:  # as in _warmed: recorded on the figure, the batch gets none
+        record.refused[batch] = _reason(err)
+        return []
+    finally:
+        record.seconds += time.perf_counter() - started
+    return times
+
+
+def _reason(err: Exception) -> str:
+    if isinstance(err, TftrtKitError):
+        return f"{type(err).__name__}: {err}"
+    return f"{type(err).__name__} (unexpected; please report it): {str(err)[:300]}"
+
+
+def _latency(seconds: list[float], round_medians: list[float], executor: str, batch: int) -> Latency:
+    """Pooled percentiles over every call, and the 95% interval of the per-round medians."""
+    ms = np.array(seconds) * 1e3
+    p50 = float(np.percentile(ms, 50))
+    low, high = (float(v) for v in np.percentile(round_medians, INTERVAL)) if len(round_medians) >= 3 else (None, None)
+    return Latency(
+        executor=executor,
+        batch=batch,
+        p50_ms=p50,
+        p90_ms=float(np.percentile(ms, 90)),
+        p99_ms=float(np.percentile(ms, 99)),
+        throughput=batch * 1e3 / p50 if p50 > 0 else None,
+        iterations=len(ms),
+        mean_ms=float(ms.mean()),
+        min_ms=float(ms.min()),
+        max_ms=float(ms.max()),
+        rounds=len(round_medians),
+        p50_low_ms=low,
+        p50_high_ms=high,
+        round_p50_ms=[float(m) for m in round_medians],
+    )
 
 
 def tf_function_runner(source: Any) -> Callable[[Mapping[str, np.ndarray]], dict[str, np.ndarray]]:

@@ -8,6 +8,7 @@ input and the batch at fault. Quantizers then see one form only.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -127,3 +128,56 @@ def _checked(spec: TensorSpec, raw: Any, where: str) -> np.ndarray:
                 f"value(s) as {spec.dtype}; clean or drop those samples, they would set the quantization range."
             )
     return cast
+
+
+#: Share of the calibration rows held out to judge INT8 accuracy, and the most rows held out.
+HOLDOUT_SHARE, HOLDOUT_MAX_ROWS = 0.2, 32
+#: Fewest calibration rows that can spare a held-out set (fewer: judged in-sample, and said).
+HOLDOUT_MIN_ROWS = 5
+
+
+@dataclasses.dataclass
+class HoldoutSplit:
+    """Calibration batches without the held-out rows, the held-out rows, and which rows they are."""
+
+    calibration: list[Batch]
+    held_out: Batch
+    description: str
+
+
+def split_holdout(batches: list[Batch]) -> HoldoutSplit:
+    """Hold out the last rows of the calibration data to judge INT8 accuracy on rows that set no scale.
+
+    Rows are counted across batches in order. The last ``min(32, rows // 5)`` rows are
+    held out and the batches they came from shortened (a batch left empty is dropped);
+    with fewer than 5 rows nothing can be spared: every row calibrates and judges, and
+    the description says the verdict is in-sample.
+
+    Args:
+        batches: Validated batches (:func:`validate_calibration_data`).
+
+    Returns:
+        The :class:`HoldoutSplit`.
+
+    Example:
+        >>> split = split_holdout([{"x": np.zeros((100, 4), np.float32)}])
+        >>> split.description
+        'calibration_data rows 80-99 of 100, held out from calibration (which used rows 0-79)'
+    """
+    sizes = [next(iter(b.values())).shape[0] for b in batches]
+    total = sum(sizes)
+    if total < HOLDOUT_MIN_ROWS:
+        rows = {k: np.concatenate([b[k] for b in batches]) for k in batches[0]}
+        return HoldoutSplit(batches, rows, f"calibration_data rows 0-{total - 1} of {total}, in-sample: too few rows to hold any out (need {HOLDOUT_MIN_ROWS})")
+    held = min(HOLDOUT_MAX_ROWS, int(total * HOLDOUT_SHARE))
+    keep = total - held
+    calibration, held_parts, start = [], [], 0
+    for batch, size in zip(batches, sizes):
+        cut = min(max(keep - start, 0), size)
+        if cut:
+            calibration.append({k: v[:cut] for k, v in batch.items()})
+        if cut < size:
+            held_parts.append({k: v[cut:] for k, v in batch.items()})
+        start += size
+    held_out = {k: np.concatenate([p[k] for p in held_parts]) for k in batches[0]}
+    return HoldoutSplit(calibration, held_out, f"calibration_data rows {keep}-{total - 1} of {total}, held out from calibration (which used rows 0-{keep - 1})")

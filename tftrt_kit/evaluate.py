@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from tftrt_kit.errors import ArtifactError
-from tftrt_kit.report.data import Accuracy, OutputError, Thresholds
+from tftrt_kit.report.data import Accuracy, OutputError, Stats, Thresholds
 from tftrt_kit.source import TensorSpec
 
 
@@ -24,7 +24,9 @@ SAMPLE_WORDS = ("the", "a", "model", "runs", "in", "tensorflow", "and", "tensorr
 def sample_inputs(specs: Sequence[TensorSpec], *, batch: int = 1, seed: int = 0) -> dict[str, np.ndarray]:
     """Seeded inputs matching ``specs``: dynamic dims take ``batch`` (leading) or 1.
 
-    Floats are standard normal; integers uniform in [0, 10); bools uniform; strings
+    Floats are standard normal; integers and bools 0 or 1 (uniform): ids, indices and
+    masks of any model accept them (a lookup table has at least 2 rows, a segment id
+    of BERT's is 0 or 1), where a wider range can index past a small table; strings
     a few words drawn from :data:`SAMPLE_WORDS`. An input of unknown rank is a vector.
     """
     rng = np.random.default_rng(seed)
@@ -42,14 +44,28 @@ def sample_inputs(specs: Sequence[TensorSpec], *, batch: int = 1, seed: int = 0)
         elif dtype == np.bool_:
             feeds[spec.name] = rng.integers(0, 2, shape).astype(bool)
         else:
-            feeds[spec.name] = rng.integers(0, 10, shape).astype(dtype)
+            feeds[spec.name] = rng.integers(0, 2, shape).astype(dtype)
     return feeds
+
+
+#: Bins of the absolute-error histogram (as Polygraphy prints).
+HISTOGRAM_BINS = 10
+
+#: A reference whose spread is within this share of its largest magnitude is constant.
+CONSTANT_SPREAD = 1e-6
 
 
 def compare_output(name: str, reference: np.ndarray, actual: np.ndarray) -> OutputError:
     """Errors of ``actual`` against ``reference`` (same shape), relative to the reference's scale.
 
-    A non-numeric output (strings) is compared by equality: see :func:`compare_by_equality`.
+    Figures are over the elements finite on both sides; what makes the comparison say
+    little (a constant reference, one identical for every input row, non-finite
+    values) is named in ``flags``, and NaN/Inf of ``actual`` where the reference is
+    finite is counted in ``non_finite``. A non-numeric output (strings) is compared by
+    equality: see :func:`compare_by_equality`.
+
+    Raises:
+        ArtifactError: the shapes differ.
     """
     if not _numeric(reference) or not _numeric(actual):
         return compare_by_equality(name, reference, actual)
@@ -57,19 +73,22 @@ def compare_output(name: str, reference: np.ndarray, actual: np.ndarray) -> Outp
     act = np.asarray(actual, dtype=np.float64)
     if ref.shape != act.shape:
         raise ArtifactError(f"Expected output {name!r} of shape {ref.shape}. Received: shape {act.shape}.")
-    diff = np.abs(ref - act)
-    nonzero = ref != 0
-    elementwise = float(np.max(diff[nonzero] / np.abs(ref[nonzero]))) if nonzero.any() else None
-    scale = float(np.max(np.abs(ref))) if ref.size else 0.0
+    finite = np.isfinite(ref) & np.isfinite(act)
+    r, a = ref[finite], act[finite]
+    diff = np.abs(r - a)
+    nonzero = r != 0
+    rel = diff[nonzero] / np.abs(r[nonzero])
+    scale = float(np.max(np.abs(r))) if r.size else 0.0
     max_abs = float(diff.max()) if diff.size else 0.0
-    norms = float(np.linalg.norm(ref) * np.linalg.norm(act))
-    cosine = float(np.dot(ref.ravel(), act.ravel()) / norms) if norms > 0 else float(np.array_equal(ref, act))
+    norms = float(np.linalg.norm(r) * np.linalg.norm(a))
+    cosine = float(np.dot(r, a) / norms) if norms > 0 else float(np.array_equal(r, a))
     top1 = top5 = None
-    if ref.ndim == 2 and ref.shape[1] > 1:
+    if ref.ndim == 2 and ref.shape[1] > 1 and finite.all():
         top1 = float(np.mean(ref.argmax(1) == act.argmax(1)))
         if ref.shape[1] > 5:
             top5_sets = np.argsort(-act, axis=1)[:, :5]
-            top5 = float(np.mean([r in s for r, s in zip(ref.argmax(1), top5_sets)]))
+            top5 = float(np.mean([i in row for i, row in zip(ref.argmax(1), top5_sets)]))
+    counts, edges = np.histogram(diff, bins=HISTOGRAM_BINS) if diff.size else (np.array([], int), np.array([]))
     return OutputError(
         name=name,
         max_abs_error=max_abs,
@@ -78,7 +97,14 @@ def compare_output(name: str, reference: np.ndarray, actual: np.ndarray) -> Outp
         cosine=cosine,
         top1_agreement=top1,
         top5_agreement=top5,
-        max_elementwise_rel_error=elementwise,
+        max_elementwise_rel_error=float(rel.max()) if rel.size else None,
+        reference=_stats(r),
+        abs_error=_stats(diff),
+        rel_error=_stats(rel),
+        histogram=[int(c) for c in counts],
+        histogram_edges=[float(e) for e in edges],
+        flags=_reference_flags(ref),
+        non_finite=int(np.count_nonzero(np.isfinite(ref) & ~np.isfinite(act))),
     )
 
 
@@ -108,6 +134,29 @@ def compare_by_equality(name: str, reference: np.ndarray, actual: np.ndarray) ->
 def _text(value: object) -> object:
     """str and bytes of the same text compare equal (TensorFlow returns bytes; a user may pass str)."""
     return value.encode() if isinstance(value, str) else value
+
+
+def _stats(values: np.ndarray) -> Stats | None:
+    if not values.size:
+        return None
+    return Stats(float(values.mean()), float(values.std()), float(np.median(values)), float(values.min()), float(values.max()))
+
+
+def _reference_flags(ref: np.ndarray) -> list[str]:
+    """Why a comparison against ``ref`` says little: non-finite values, a constant, rows all alike."""
+    flags = []
+    bad = int(ref.size - np.count_nonzero(np.isfinite(ref)))
+    if bad:
+        flags.append(f"reference has {bad} non-finite value(s) (NaN/Inf) of {ref.size}: compared on the finite ones only")
+    finite = ref[np.isfinite(ref)]
+    if finite.size > 1 and np.ptp(finite) <= CONSTANT_SPREAD * np.max(np.abs(finite)):
+        flags.append(
+            f"reference is constant ({finite.flat[0]:.6g} everywhere): any model printing that constant would agree, "
+            "so the comparison cannot tell a right conversion from a wrong one (e.g. a saturated or untrained softmax: compare logits)"
+        )
+    elif ref.ndim >= 1 and ref.shape[0] > 1 and not bad and all(np.array_equal(ref[0], row) for row in ref[1:]):
+        flags.append(f"reference is the same for all {ref.shape[0]} input rows: the inputs do not reach this output, so it says nothing about them")
+    return flags
 
 
 def compare(
@@ -153,15 +202,17 @@ def compare(
     return judge(accuracy, thresholds) if thresholds is not None else accuracy
 
 
-_RANK = {"pass": 0, "warn": 1, "fail": 2}
+_RANK = {"pass": 0, "inconclusive": 1, "warn": 2, "fail": 3}
 
 
 def judge(accuracy: Accuracy, thresholds: Thresholds) -> Accuracy:
     """Set the verdict of every output and of ``accuracy`` (the worst) against ``thresholds``.
 
     An output passes when every check is within the pass thresholds, warns when
-    within the warn thresholds, and fails otherwise. Each check missed is named in
-    ``accuracy.reasons``.
+    within the warn thresholds, and fails otherwise. An output the comparison says
+    little about (``flags``: a constant reference, non-finite values) is
+    ``inconclusive`` at best; NaN/Inf in the artifact's output where the reference is
+    finite fails. Each check missed and each flag is named in ``accuracy.reasons``.
 
     Args:
         accuracy: Measured figures; updated in place.
@@ -184,6 +235,12 @@ def judge(accuracy: Accuracy, thresholds: Thresholds) -> Accuracy:
             bound = "<" if higher_is_better else ">"
             reasons.append(f"{error.name}: {label} {value:.4g} {bound} {passing:.4g} ({level})")
             error.verdict = max(error.verdict, level, key=_RANK.__getitem__)
+        if error.non_finite:
+            reasons.append(f"{error.name}: {error.non_finite} non-finite value(s) where the reference is finite (fail)")
+            error.verdict = "fail"
+        for flag in error.flags:
+            reasons.append(f"{error.name}: {flag} (inconclusive)")
+            error.verdict = max(error.verdict, "inconclusive", key=_RANK.__getitem__)
     accuracy.thresholds = thresholds
     accuracy.reasons = reasons
     accuracy.verdict = max((e.verdict for e in accuracy.per_output.values()), key=_RANK.__getitem__, default="pass")

@@ -95,3 +95,17 @@ def test_bad_calibration_data(data, specs, names):
     assert isinstance(info.value, QuantizationError)
     for name in names:
         assert name in str(info.value), str(info.value)
+
+
+def test_holdout_split_keeps_every_row_once():
+    from tftrt_kit.calibration_data import split_holdout
+
+    batches = [{"x": np.arange(i, i + n, dtype=np.float32)[:, None]} for i, n in ((0, 30), (30, 30), (60, 40))]
+    split = split_holdout(batches)
+    kept = np.concatenate([b["x"] for b in split.calibration])
+    assert np.array_equal(np.concatenate([kept, split.held_out["x"]])[:, 0], np.arange(100))
+    assert len(split.held_out["x"]) == 20 and split.description.startswith("calibration_data rows 80-99 of 100, held out")
+    big = split_holdout([{"x": np.zeros((1000, 1), np.float32)}])
+    assert len(big.held_out["x"]) == 32 and sum(len(b["x"]) for b in big.calibration) == 968
+    tiny = split_holdout([{"x": np.zeros((4, 1), np.float32)}])
+    assert len(tiny.held_out["x"]) == 4 and "in-sample" in tiny.description and tiny.calibration[0]["x"].shape == (4, 1)

@@ -21,6 +21,7 @@ _EXPORTS = {
     "Tolerances": ".data",
     "Latency": ".data",
     "OutputError": ".data",
+    "Stats": ".data",
     "Accuracy": ".data",
     "Fallback": ".data",
     "SegmentInfo": ".data",

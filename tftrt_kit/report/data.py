@@ -70,7 +70,14 @@ class Tolerances:
 
 @dataclasses.dataclass
 class Latency:
-    """Latency of one executor at one batch size, in milliseconds."""
+    """Latency of one executor at one batch size, in milliseconds.
+
+    Percentiles are over every timed call. When the calls were timed in interleaved
+    rounds (the source and the routes taking turns, so a busy moment of the machine
+    hits them alike), ``round_p50_ms`` holds each round's median and
+    ``p50_low_ms``/``p50_high_ms`` the 95% interval of those medians: the spread a
+    comparison has to beat.
+    """
 
     executor: str
     batch: int
@@ -82,6 +89,21 @@ class Latency:
     mean_ms: float | None = None
     min_ms: float | None = None
     max_ms: float | None = None
+    rounds: int | None = None
+    p50_low_ms: float | None = None
+    p50_high_ms: float | None = None
+    round_p50_ms: list[float] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class Stats:
+    """Summary statistics of an array (finite elements only)."""
+
+    mean: float
+    std: float
+    median: float
+    min: float
+    max: float
 
 
 @dataclasses.dataclass
@@ -90,7 +112,15 @@ class OutputError:
 
     Like Polygraphy's comparator, it also says which tolerance would have passed:
     ``max_abs_error`` is the smallest absolute tolerance and ``max_elementwise_rel_error``
-    (max of |a - r| / |r| over elements with r != 0) the smallest elementwise relative one.
+    (max of |a - r| / |r| over elements with r != 0) the smallest elementwise relative one;
+    it gives the statistics of the reference output and of the absolute and elementwise
+    relative errors, and a histogram of the absolute error (``histogram[i]`` elements in
+    ``[histogram_edges[i], histogram_edges[i + 1]]``).
+
+    ``flags`` name what makes the comparison say little or nothing: a constant reference
+    output, a reference that is the same for every input row, non-finite values. A
+    flagged output never passes plainly (its verdict is ``inconclusive`` at best).
+    ``non_finite`` counts NaN/Inf in the artifact's output where the reference is finite.
     An output that is not numeric (strings) is ``compared_by="equality"``: its figures
     are those of the mismatch indicator (1 where an element differs), so any mismatch
     gives a max rel error of 1.
@@ -106,6 +136,21 @@ class OutputError:
     max_elementwise_rel_error: float | None = None
     verdict: str | None = None
     compared_by: str = "value"
+    reference: Stats | None = None
+    abs_error: Stats | None = None
+    rel_error: Stats | None = None
+    histogram: list[int] = dataclasses.field(default_factory=list)
+    histogram_edges: list[float] = dataclasses.field(default_factory=list)
+    flags: list[str] = dataclasses.field(default_factory=list)
+    non_finite: int = 0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "OutputError":
+        """Inverse of ``dataclasses.asdict``."""
+        fields = dict(data)
+        for key in ("reference", "abs_error", "rel_error"):
+            fields[key] = Stats(**fields[key]) if fields.get(key) else None
+        return cls(**fields)
 
 
 @dataclasses.dataclass
@@ -153,7 +198,12 @@ class SegmentInfo:
 
 @dataclasses.dataclass
 class RouteResult:
-    """Outcome of one route. A route that failed or was skipped carries its reason and no figures."""
+    """Outcome of one route. A route that failed or was skipped carries its reason and no figures.
+
+    ``graph_fingerprint`` identifies the ONNX graph that runs the whole model (names and
+    metadata aside; :mod:`tftrt_kit.graph_fingerprint`), when one does: two routes with the
+    same fingerprint run the same graph.
+    """
 
     name: str
     status: str = "ok"
@@ -168,6 +218,7 @@ class RouteResult:
     sizes: dict[str, int] = dataclasses.field(default_factory=dict)
     coverage: float | None = None
     flops_coverage: float | None = None
+    graph_fingerprint: str | None = None
     segments: list[SegmentInfo] = dataclasses.field(default_factory=list)
     fallbacks: list[Fallback] = dataclasses.field(default_factory=list)
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -376,7 +427,7 @@ def _route(data: dict[str, Any]) -> RouteResult:
     fields["tensorrt"] = TensorRTCheck.from_dict(data["tensorrt"]) if data.get("tensorrt") else None
     if data.get("accuracy"):
         accuracy = dict(data["accuracy"])
-        accuracy["per_output"] = {k: OutputError(**v) for k, v in accuracy["per_output"].items()}
+        accuracy["per_output"] = {k: OutputError.from_dict(v) for k, v in accuracy["per_output"].items()}
         accuracy["thresholds"] = Thresholds(**accuracy["thresholds"]) if accuracy.get("thresholds") else None
         fields["accuracy"] = Accuracy(**accuracy)
     fields["latency"] = _latency(data.get("latency"))

@@ -3,6 +3,13 @@
 Nothing here is estimated: a comparison is made only where both sides were
 measured (same batch size for latency), the executor of each figure is named,
 and a route that failed contributes its error and nothing else.
+
+Noise: latencies timed in interleaved rounds are compared round by round (the two
+runs of one round shared the machine's load), and a speed difference counts only
+when it is at least :data:`SAME_SPEED` and the 95% interval of the per-round ratios
+lies above 1; otherwise the two are "the same speed". Routes that run the same ONNX
+graph (same :attr:`~tftrt_kit.report.data.RouteResult.graph_fingerprint`) are said
+to. The recommendation rests on such differences only.
 """
 
 from __future__ import annotations
@@ -11,15 +18,26 @@ import dataclasses
 import itertools
 from typing import Any
 
-#: Speed ratios closer to 1 than this are reported as "about the same".
+#: Speed ratios closer to 1 than this are reported as "the same speed", whatever the noise.
 SAME_SPEED = 1.1
 
-_VERDICT_RANK = {"pass": 0, "warn": 1, "fail": 2, None: 1}
+#: Max rel errors within this factor of each other are "as close" to the source.
+SAME_ERROR = 2.0
+
+#: Percentiles of the per-round ratios bounding their 95% interval.
+INTERVAL = (2.5, 97.5)
+
+_VERDICT_RANK = {"pass": 0, "inconclusive": 1, "warn": 1, "fail": 2, None: 1}
 
 
 @dataclasses.dataclass(frozen=True)
 class SpeedRatio:
-    """Measured p50 latencies of two runs at one batch size, and their ratio (``slower / faster`` >= 1)."""
+    """Measured p50 latencies of two runs at one batch size, and how many times faster one was.
+
+    When both were timed in the same interleaved rounds, ``paired`` is the median of
+    the per-round ratios (slower over faster) and ``low``/``high`` their 95% interval;
+    otherwise the ratio is the p50s' and no interval is known.
+    """
 
     batch: int
     faster: str
@@ -28,19 +46,35 @@ class SpeedRatio:
     slower_ms: float
     faster_executor: str
     slower_executor: str
+    paired: float | None = None
+    low: float | None = None
+    high: float | None = None
+    rounds: int | None = None
 
     @property
     def ratio(self) -> float:
-        """How many times faster ``faster`` was (p50 over p50)."""
-        return self.slower_ms / self.faster_ms
+        """How many times faster ``faster`` was: the paired median when rounds were paired, else p50 over p50."""
+        return self.paired if self.paired is not None else self.slower_ms / self.faster_ms
+
+    @property
+    def beyond_noise(self) -> bool:
+        """At least :data:`SAME_SPEED`, and (rounds paired) the whole 95% interval of per-round ratios above 1."""
+        return self.ratio >= SAME_SPEED and (self.low is None or self.low > 1.0)
 
     def line(self) -> str:
-        """One sentence, naming both executors."""
-        fast = f"{self.faster} ({self.faster_executor}, {self.faster_ms:.3g} ms)"
-        slow = f"{self.slower} ({self.slower_executor}, {self.slower_ms:.3g} ms)"
-        if self.ratio < SAME_SPEED:
-            return f"batch {self.batch}: {fast} and {slow} are about as fast ({self.ratio:.2f}x)"
-        return f"batch {self.batch}: {fast} is {self.ratio:.2f}x faster than {slow}"
+        """One sentence, naming both executors and the spread."""
+        fast = f"{self.faster} ({self.faster_executor}, p50 {self.faster_ms:.3g} ms)"
+        slow = f"{self.slower} ({self.slower_executor}, p50 {self.slower_ms:.3g} ms)"
+        spread = _spread(self.low, self.high, self.rounds)
+        if not self.beyond_noise:
+            return f"batch {self.batch}: {fast} and {slow}: same speed ({self.ratio:.2f}x{spread}: within the noise)"
+        return f"batch {self.batch}: {fast} is {self.ratio:.2f}x faster than {slow}{spread}"
+
+
+def _spread(low: float | None, high: float | None, rounds: int | None) -> str:
+    if low is None or high is None:
+        return ""
+    return f"; median of {rounds} interleaved rounds, 95% interval {low:.2f}-{high:.2f}x"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,6 +113,7 @@ class Differences:
         closer: The route whose outputs are closer to the source (lowest max rel error), if any.
         accuracy: One line per route with its measured error and verdict.
         left_in_tensorflow: What the segment route (or any route with fallbacks) left in TensorFlow, and why.
+        same_graph: One line per group of routes that run the same ONNX graph.
         sizes: Artifact size deltas between routes.
         conversion: Conversion-time deltas between routes.
         failed: Route name -> its status and error (failed or skipped routes carry no figures).
@@ -90,6 +125,7 @@ class Differences:
     closer: str | None = None
     accuracy: list[str] = dataclasses.field(default_factory=list)
     left_in_tensorflow: list[str] = dataclasses.field(default_factory=list)
+    same_graph: list[str] = dataclasses.field(default_factory=list)
     sizes: list[Delta] = dataclasses.field(default_factory=list)
     conversion: list[Delta] = dataclasses.field(default_factory=list)
     failed: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -98,6 +134,7 @@ class Differences:
     def lines(self) -> list[str]:
         """Every difference as one sentence, the recommendation last."""
         out = [f"{name} {error} (no figures)" for name, error in self.failed.items()]
+        out += self.same_graph
         out += [r.line() for r in self.speed]
         out += [r.line() for r in self.versus_source]
         out += self.accuracy
@@ -130,21 +167,23 @@ def compute_differences(report: Any) -> Differences:
         diff.conversion += _delta("conversion time", a_name, a.conversion_seconds, b_name, b.conversion_seconds, "s")
     for name, r in ok.items():
         diff.versus_source += _ratios(name, r, "source (TF)", report.source)
+    diff.same_graph = _same_graph(ok)
     measured = {name: r.accuracy for name, r in ok.items() if r.accuracy is not None}
     for name, acc in measured.items():
         diff.accuracy.append(
             f"{name} vs source on {acc.executor}: max rel error {acc.max_rel_error:.3g}, cosine {acc.cosine:.7f}, verdict {acc.verdict or '-'}"
         )
+    diff.accuracy += [f"{name}: not evaluated: {r.details['not_evaluated']}" for name, r in ok.items() if r.details.get("not_evaluated")]
     if len(measured) > 1:
         ranked = sorted(measured.items(), key=lambda kv: kv[1].max_rel_error)
-        if ranked[0][1].max_rel_error < ranked[1][1].max_rel_error:
-            diff.closer = ranked[0][0]
+        (best, best_acc), (second, second_acc) = ranked[0], ranked[1]
+        if best_acc.max_rel_error * SAME_ERROR < second_acc.max_rel_error:
+            diff.closer = best
             diff.accuracy.append(
-                f"closer to the source: {diff.closer} (max rel error {ranked[0][1].max_rel_error:.3g} vs "
-                f"{ranked[1][0]} {ranked[1][1].max_rel_error:.3g})"
+                f"closer to the source: {best} (max rel error {best_acc.max_rel_error:.3g} vs {second} {second_acc.max_rel_error:.3g})"
             )
         else:
-            diff.accuracy.append("closer to the source: tie (equal max rel error)")
+            diff.accuracy.append(f"closer to the source: neither (max rel errors within {SAME_ERROR:g}x of each other)")
     for name, r in ok.items():
         diff.left_in_tensorflow += _left_in_tf(name, r)
     diff.recommendation = _recommend(ok, diff)
@@ -157,9 +196,60 @@ def _ratios(a_name: str, a: Any, b_name: str, b: Any) -> list[SpeedRatio]:
         lb = b.latency_at(la.batch)
         if lb is None or la.p50_ms <= 0 or lb.p50_ms <= 0:
             continue
-        (fast, fl), (slow, sl) = sorted(((a_name, la), (b_name, lb)), key=lambda x: x[1].p50_ms)
-        ratios.append(SpeedRatio(la.batch, fast, slow, fl.p50_ms, sl.p50_ms, fl.executor, sl.executor))
+        paired = paired_ratio([la.round_p50_ms], [lb.round_p50_ms])
+        a_faster = paired[0] < 1 if paired is not None else la.p50_ms <= lb.p50_ms
+        (fast, fl), (slow, sl) = ((a_name, la), (b_name, lb)) if a_faster else ((b_name, lb), (a_name, la))
+        median = low = high = rounds = None
+        if paired is not None:
+            median, low, high, rounds = paired if not a_faster else (1 / paired[0], 1 / paired[2], 1 / paired[1], paired[3])
+        ratios.append(SpeedRatio(la.batch, fast, slow, fl.p50_ms, sl.p50_ms, fl.executor, sl.executor, median, low, high, rounds))
     return ratios
+
+
+def paired_ratio(a: list[list[float]], b: list[list[float]]) -> tuple[float, float, float, int] | None:
+    """Per-round ratio a/b (geometric mean over batches): its median and 95% interval.
+
+    Args:
+        a: Per batch, one run's per-round medians.
+        b: Per batch, the other run's, timed in the same rounds.
+
+    Returns:
+        ``(median, low, high, rounds)``, or None when the rounds cannot be paired
+        (fewer than 3, or unequal counts: figures not timed together).
+    """
+    import math
+
+    counts = {len(x) for x in a + b}
+    if len(counts) != 1 or min(counts) < 3:
+        return None
+    rounds = counts.pop()
+    per_round = sorted(
+        math.exp(sum(math.log(x[i] / y[i]) for x, y in zip(a, b)) / len(a))
+        for i in range(rounds) if all(x[i] > 0 and y[i] > 0 for x, y in zip(a, b))
+    )
+    if len(per_round) < 3:
+        return None
+    return _percentile(per_round, 50), _percentile(per_round, INTERVAL[0]), _percentile(per_round, INTERVAL[1]), rounds
+
+
+def _percentile(ordered: list[float], q: float) -> float:
+    """Linear-interpolated percentile of sorted values (numpy's default method)."""
+    position = (len(ordered) - 1) * q / 100
+    below = int(position)
+    above = min(below + 1, len(ordered) - 1)
+    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+
+
+def _same_graph(routes: dict[str, Any]) -> list[str]:
+    groups: dict[str, list[str]] = {}
+    for name, route in routes.items():
+        if route.graph_fingerprint:
+            groups.setdefault(route.graph_fingerprint, []).append(name)
+    return [
+        f"{' and '.join(names)} run the same ONNX graph (fingerprint {fp[:12]}, names and metadata aside): "
+        "a difference between them is the runtime around the graph, not the graph"
+        for fp, names in groups.items() if len(names) > 1
+    ]
 
 
 def _delta(what: str, a_name: str, a_value: float | None, b_name: str, b_value: float | None, unit: str) -> list[Delta]:
@@ -182,7 +272,7 @@ def _left_in_tf(name: str, route: Any) -> list[str]:
 def _recommend(ok: dict[str, Any], diff: Differences) -> str:
     """The choice, with a warning when TensorFlow itself was measured faster than the chosen route."""
     name, text = _choose(ok, diff)
-    slower = [r for r in diff.versus_source if name is not None and r.slower == name and r.ratio >= SAME_SPEED]
+    slower = [r for r in diff.versus_source if name is not None and r.slower == name and r.beyond_noise]
     if slower:
         at = ", ".join(f"batch {r.batch} ({r.ratio:.2f}x)" for r in slower)
         text = f"{text[:-1]}; but TensorFlow itself was faster at {at}."
@@ -204,29 +294,33 @@ def _choose(ok: dict[str, Any], diff: Differences) -> tuple[str | None, str]:
     speeds = _relative_speed(usable)
     if speeds:
         (fastest, fast_ms), (second, second_ms) = speeds[0], speeds[1]
-        ratio = second_ms / fast_ms
-        if ratio >= SAME_SPEED:
+        batches = _common_batches(usable)
+        paired = paired_ratio(
+            [usable[second].latency_at(b).round_p50_ms for b in batches], [usable[fastest].latency_at(b).round_p50_ms for b in batches],
+        )
+        ratio, low = (paired[0], paired[1]) if paired is not None else (second_ms / fast_ms, None)
+        if ratio >= SAME_SPEED and (low is None or low > 1.0):
             executors = " vs ".join(dict.fromkeys(usable[n].latency.executor for n in (fastest, second)))
             return fastest, (
-                f"use {fastest}: {ratio:.2f}x faster than {second} (geometric mean of p50 over batches "
-                f"{', '.join(map(str, _common_batches(usable)))}; {executors}) with accuracy as good."
+                f"use {fastest}: {ratio:.2f}x faster than {second} (geometric mean over batches "
+                f"{', '.join(map(str, batches))}{_spread(*paired[1:]) if paired else ''}; {executors}) with accuracy as good."
             )
+    speed = "the same speed (no difference beyond the noise)" if speeds else "speed not measured"
     if diff.closer in usable:
-        return diff.closer, f"use {diff.closer}: no faster route by {SAME_SPEED:.1f}x or more, and closer to the source{_measured_on(usable[diff.closer])}."
-    leaner = _leaner(usable)
-    if leaner:
-        return leaner, f"use {leaner}: as fast (within {SAME_SPEED:.1f}x) and as accurate, with the smallest artifact and the quickest conversion."
-    return None, f"either of {', '.join(usable)}: no measured difference in speed (within {SAME_SPEED:.1f}x) or accuracy."
+        return diff.closer, f"use {diff.closer}: {speed}, and closer to the source{_measured_on(usable[diff.closer])}."
+    smaller = _smaller(usable)
+    if smaller:
+        return smaller, f"use {smaller}: {speed} and as accurate, with the smallest artifact."
+    return None, f"either of {', '.join(usable)}: {speed} and as accurate."
 
 
-def _leaner(routes: dict[str, Any]) -> str | None:
-    """The route with both the smallest artifact and the quickest conversion, if one has both."""
+def _smaller(routes: dict[str, Any]) -> str | None:
+    """The route whose artifact is clearly the smallest (by 10% or more), if one is (sizes do not vary between runs)."""
     sizes = {n: r.sizes.get("artifact_bytes") for n, r in routes.items()}
-    seconds = {n: r.conversion_seconds for n, r in routes.items()}
-    if None in sizes.values() or None in seconds.values():
+    if None in sizes.values():
         return None
-    smallest, quickest = min(sizes, key=sizes.get), min(seconds, key=seconds.get)
-    return smallest if smallest == quickest else None
+    ranked = sorted(sizes, key=sizes.get)
+    return ranked[0] if sizes[ranked[0]] * 1.1 <= sizes[ranked[1]] else None
 
 
 def _common_batches(routes: dict[str, Any]) -> list[int]:

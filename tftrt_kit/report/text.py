@@ -162,7 +162,7 @@ def summary_rows(report: Any) -> list[list[Any]]:
             f"{speedup:.2f}x" if speedup else None,
             acc.max_rel_error if acc else None,
             cosine(acc.cosine) if acc else None,
-            acc.verdict if acc else None,
+            acc.verdict if acc else ("not evaluated" if r.details.get("not_evaluated") else None),
             f"{r.coverage:.1%}" if r.coverage is not None else None,
             _accepts(r),
             _route_plan(r),
@@ -190,14 +190,15 @@ def sections(report: Any) -> list[Section]:
         out.append(Section("TensorRT", lines=trt_lines))
     runs = [("source (TF)", report.source)] + [(n, r) for n, r in report.routes.items() if r.ok]
     latency_rows = [
-        [who, x.executor, x.batch, x.p50_ms, x.p90_ms, x.p99_ms, x.mean_ms, x.throughput, x.iterations]
+        [who, x.executor, x.batch, x.p50_ms, _interval(x), x.p90_ms, x.p99_ms, x.mean_ms, x.throughput, x.iterations, x.rounds]
         for who, run in runs for x in run.latencies
     ]
     refused = [f"{n}: batch {b} not measured: {why}" for n, r in report.routes.items() for b, why in r.details.get("latency_refused", {}).items()]
     if latency_rows or refused:
         out.append(Section(
             "Latency (ms; throughput in samples/s)",
-            ["run", "executor", "batch", "p50", "p90", "p99", "mean", "throughput", "iterations"], latency_rows, refused,
+            ["run", "executor", "batch", "p50", "p50 95% interval", "p90", "p99", "mean", "throughput", "iterations", "rounds"],
+            latency_rows, refused + _latency_notes(runs),
         ))
     accuracy_rows = []
     for name, r in report.routes.items():
@@ -219,6 +220,10 @@ def sections(report: Any) -> list[Section]:
             ["route", "output", "executor", "max abs", "rel to scale", "mean abs", "cosine", "top-1", "top-5", "verdict", "would pass at"],
             accuracy_rows, notes,
         ))
+        out.append(_error_statistics(report))
+    not_evaluated = [f"{n}: not evaluated: {r.details['not_evaluated']}" for n, r in report.routes.items() if r.ok and r.details.get("not_evaluated")]
+    if not_evaluated:
+        out.append(Section("Not evaluated (the artifact stands; its accuracy is unknown)", lines=not_evaluated))
     out.append(_timings(report, runs))
     for name, r in report.routes.items():
         if r.ok and r.segments:
@@ -254,6 +259,55 @@ def sections(report: Any) -> list[Section]:
         out.append(Section("Failed routes (no figures)", lines=failed))
     out.append(Section("Differences", lines=report.differences.lines()))
     return out
+
+
+def _error_statistics(report: Any) -> Section:
+    """Polygraphy-style statistics per output: the reference, the absolute and relative errors, a histogram."""
+    rows = []
+    for name, r in report.routes.items():
+        if not (r.ok and r.accuracy):
+            continue
+        for e in r.accuracy.per_output.values():
+            rows.append([
+                name, e.name, _stats_text(e.reference), _stats_text(e.abs_error), _stats_text(e.rel_error),
+                _histogram(e.histogram, e.histogram_edges), "; ".join(e.flags) or None,
+            ])
+    return Section(
+        "Error statistics (per output, finite elements)",
+        ["route", "output", "reference mean/std/median/min/max", "abs error mean/std/median/min/max",
+         "rel error mean/std/median/min/max", "abs error histogram", "flags"],
+        rows,
+    )
+
+
+def _stats_text(stats: Any) -> str | None:
+    if stats is None:
+        return None
+    return "/".join(cell(v) for v in (stats.mean, stats.std, stats.median, stats.min, stats.max))
+
+
+def _histogram(counts: list[int], edges: list[float]) -> str | None:
+    """Counts per bin over the error range, e.g. ``[0, 2.1e-07]: 40 12 3 0 0 0 0 0 0 1``."""
+    if not counts:
+        return None
+    return f"[{cell(edges[0])}, {cell(edges[-1])}]: " + " ".join(str(c) for c in counts)
+
+
+def _interval(latency: Any) -> str | None:
+    """The 95% interval of the per-round p50s, as ``low-high``."""
+    if latency.p50_low_ms is None or latency.p50_high_ms is None:
+        return None
+    return f"{cell(latency.p50_low_ms)}-{cell(latency.p50_high_ms)}"
+
+
+def _latency_notes(runs: list[tuple[str, Any]]) -> list[str]:
+    rounds = {x.rounds for _, run in runs for x in run.latencies if x.rounds}
+    if not rounds:
+        return []
+    return [
+        "timed in interleaved rounds (the source and the routes taking turns); the interval is the 95% spread of the "
+        "per-round p50s, and a speed difference counts only beyond it (see Differences)"
+    ]
 
 
 def _artifacts(report: Any) -> Section:
