@@ -277,3 +277,13 @@ def test_real_frozen_graph_with_cumsum_in_the_middle(tmp_path) -> None:
     assert "Conv2D" in result.segments[0].op_histogram and "MatMul" in result.segments[1].op_histogram
     assert [f.op_type for f in result.fallbacks if f.op_type != "Const"] == ["Cumsum"]
     check_partition(graph, result, 3)
+
+
+def test_const_counts_towards_minimum_size_as_in_tf_trt() -> None:
+    # TF-TRT's BatchMatMulWeightBroadcastTest: an op and its weight are an engine at minimum_segment_size=2.
+    graph = make_graph([("x", "Placeholder", []), ("w", "Const", []), ("m", "BatchMatMulV2", ["x", "w"]), ("o", "Identity", ["m"])])
+    (seg,) = segment(graph, verdicts(graph, ["o"]), minimum_segment_size=2).segments
+    assert set(seg.nodes) == {"w", "m"}
+    assert segment(graph, verdicts(graph, ["o"]), minimum_segment_size=3).segments == ()
+    with_identity = make_graph([("x", "Placeholder", []), ("i", "Identity", ["x"]), ("r", "Relu", ["i"]), ("o", "Identity", ["r"])])
+    assert segment(with_identity, verdicts(with_identity, ["o"]), minimum_segment_size=2).segments == ()

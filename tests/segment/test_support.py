@@ -174,3 +174,15 @@ def test_string_resource_and_unknown_rank_tensors_never_enter_a_segment() -> Non
     assert not verdicts["handle"].supported
     assert "unknown rank" in verdicts["relu"].reason and "unknown rank" in verdicts["neg"].reason
     assert verdicts["abs"].supported, "Shape's int32 output is numeric: its reader may enter a segment"
+
+
+@pytest.mark.parametrize("op", ["FakeQuantWithMinMaxVars", "FakeQuantWithMinMaxArgs", "QuantizeAndDequantizeV2", "QuantizeAndDequantizeV4"])
+def test_quantization_ops_go_to_tensorrt_only_at_int8(op: str) -> None:
+    quant = node(op, "q", ("x",), T=FLOAT) if op.startswith("Quantize") else node(op, "q", ("x",))
+    for precision in ("fp32", "fp16"):
+        verdict = rule_verdict(quant, precision)
+        assert not verdict.supported and "only at precision int8" in verdict.reason and f"precision={precision}" in verdict.reason
+    assert rule_verdict(quant, "int8").supported
+    graph = graph_of(node("Placeholder", "x", dtype=FLOAT), quant)
+    assert not classify(graph, opset=None)["q"].supported
+    assert classify(graph, opset=None, precision="int8")["q"].supported

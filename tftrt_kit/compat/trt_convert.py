@@ -243,7 +243,10 @@ class TrtGraphConverterV2:
         if precision == "int8" and not self._need_calibration:
             precision = self._qdq_precision(source)
         minimum = self._params.minimum_segment_size
-        options = SegmentOptions(minimum_segment_size=minimum if minimum > 0 else len(source.graph_def.node) + 1)
+        options = SegmentOptions(
+            minimum_segment_size=minimum if minimum > 0 else len(source.graph_def.node) + 1,
+            rule_precision="int8" if self._precision == "int8" else None,
+        )
         self._workdir = tempfile.TemporaryDirectory(prefix="tftrt_kit_compat_")
         # TF-TRT calibrated with TensorRT's entropy calibrator (IInt8EntropyCalibrator2).
         context = RouteContext(

@@ -33,6 +33,10 @@ class SegmentOptions:
             move the nodes it refuses to TensorFlow, re-segmenting until stable.
         max_refinements: Most refinement rounds.
         export: ONNX export options of the segments.
+        rule_precision: Precision the op rules assume; ``None``: the route's. FakeQuant and
+            QuantizeAndDequantize nodes go to TensorRT only at ``"int8"``; TF-TRT's INT8
+            without calibration is ``"int8"`` here with an FP32 route (the graph's own
+            quantization nodes carry the ranges, nothing is calibrated).
     """
 
     minimum_segment_size: int = 3
@@ -42,10 +46,11 @@ class SegmentOptions:
     refine_with_tensorrt: bool = True
     max_refinements: int = 5
     export: ExportOptions = ExportOptions()
+    rule_precision: str | None = None
 
 
-def segment_source(source: Any, options: SegmentOptions, overrides: dict | None = None) -> Any:
-    """Classify and segment ``source``'s frozen graph with ``options`` (no export, no build)."""
+def segment_source(source: Any, options: SegmentOptions, overrides: dict | None = None, precision: str = "fp32") -> Any:
+    """Classify and segment ``source``'s frozen graph with ``options`` at ``precision`` (no export, no build)."""
     from tftrt_kit.segment.preview import inspect
 
     return inspect(
@@ -56,6 +61,7 @@ def segment_source(source: Any, options: SegmentOptions, overrides: dict | None 
         include_ops=options.include_ops,
         overrides=overrides,
         opset=options.export.opset,
+        precision=options.rule_precision or precision,
     )
 
 
@@ -143,7 +149,7 @@ class SegmentRoute:
                 builder = None
         overrides: dict[str, Any] = {}
         for round_ in range(self.options.max_refinements + 1):
-            segmentation = segment_source(source, self.options, overrides)
+            segmentation = segment_source(source, self.options, overrides, context.precision)
             models, refused = {}, {}
             for seg in segmentation.segments:
                 nodes = set(seg.nodes)

@@ -15,6 +15,7 @@ def inspect(
     overrides: Mapping[str, Any] | None = None,
     opset: int = 17,
     signature: str | None = None,
+    precision: str = "fp32",
 ) -> Any:
     """Segment ``source`` without exporting or building anything.
 
@@ -27,6 +28,8 @@ def inspect(
         overrides: Node name -> Support verdicts (e.g. from a TensorRT parser).
         opset: ONNX opset whose tf2onnx handlers decide exportability.
         signature: Signature to inspect (default ``serving_default``).
+        precision: Build precision the op rules assume (FakeQuant and QuantizeAndDequantize
+            go to TensorRT only at ``"int8"``).
 
     Returns:
         The :class:`~tftrt_kit.segment.segmenter.Segmentation`; ``print(x.summary())`` shows it.
@@ -46,6 +49,7 @@ def inspect(
         overrides=overrides,
         opset=opset,
         unknown_rank=loaded.unknown_rank_tensors,
+        precision=precision,
     )
     return segment(
         loaded.graph_def,

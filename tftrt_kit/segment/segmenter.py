@@ -12,9 +12,9 @@ The algorithm is TF-TRT's (``tf2tensorrt/segment/segment.cc``), in pure Python:
 2. A ``Const`` whose value is also read outside its segment leaves the segment, as
    TF-TRT's output-edge validator did (an engine does not expose its weights).
 3. Segments with fewer than ``minimum_segment_size`` effective nodes are dropped.
-   Effective nodes exclude ``Identity``/``Snapshot``/``StopGradient`` (as TF-TRT) and
-   also ``Const`` and ``NoOp`` (TF-TRT counted ``Const``, which let a lone convolution
-   with its weights and bias pass the default minimum of 3).
+   Effective nodes are counted as TF-TRT counted them: every node except ``Identity``,
+   ``Snapshot`` and ``StopGradient`` (a ``Const`` counts, so an op and its weight make
+   two). ``IdentityN`` and ``NoOp``, which TF-TRT never put in a segment, do not count.
 4. At most ``maximum_segments`` segments are kept, largest first (stable on ties).
 5. Every other node except the graph inputs (``Placeholder``) lands in a TF island.
    Islands are as few as possible. A segment's level is the largest number of segments
@@ -45,8 +45,8 @@ from tftrt_kit.segment.contract import contract
 from tftrt_kit.segment.graph import GraphView, canonical_tensor_name, gc_paused, group_by_id, parse_tensor_name
 from tftrt_kit.segment.support import Support
 
-#: Ops that do no work of their own: they do not count towards minimum_segment_size.
-NON_EFFECTIVE_OPS = frozenset({"Identity", "IdentityN", "Snapshot", "StopGradient", "Const", "NoOp"})
+#: Ops that do not count towards minimum_segment_size: TF-TRT's three, and two it never segmented.
+NON_EFFECTIVE_OPS = frozenset({"Identity", "Snapshot", "StopGradient", "IdentityN", "NoOp"})
 GRAPH_INPUT_OPS = frozenset({"Placeholder"})
 _SUPPORTED = attrgetter("supported")
 

@@ -11,7 +11,8 @@ A node is decided, first match wins, by:
    ``include_ops`` because a parser's refusal is what an engine build would hit;
 5. ``include_ops`` (op types or node names): in, source ``"user"``;
 6. the op's rule in :mod:`tftrt_kit.segment.rules` (op type, dtypes, attributes, as
-   TF-TRT's converter validators checked them); an op without a rule is refused;
+   TF-TRT's converter validators checked them, and the precisions it is taken at:
+   FakeQuant and QuantizeAndDequantize only at ``"int8"``); an op without a rule is refused;
 7. tf2onnx: a node the rules accept but tf2onnx has no handler for at ``opset`` is
    refused (source ``"tf2onnx"``), since every segment goes to TensorRT through ONNX.
 
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from tftrt_kit.errors import SegmentationError
-from tftrt_kit.segment.rules import RULES
+from tftrt_kit.segment.rules import PRECISION_ONLY, RULES
 from tftrt_kit.segment.tensor_types import opaque_tensor
 
 Source = Literal["rule", "user", "tensorrt", "tf2onnx"]
@@ -71,11 +72,12 @@ def unsupported(reason: str, source: Source = "rule") -> Support:
     return Support(False, reason, source)
 
 
-def rule_verdict(node: Any) -> Support:
+def rule_verdict(node: Any, precision: str = "fp32") -> Support:
     """Decide ``node`` (a ``NodeDef``) by its op rule alone.
 
     Args:
         node: The node to decide.
+        precision: The build precision (``"fp32"``, ``"fp16"`` or ``"int8"``).
 
     Returns:
         Supported, or Unsupported with the rule's reason (``"no TensorRT converter for
@@ -84,6 +86,12 @@ def rule_verdict(node: Any) -> Support:
     validator = RULES.get(node.op)
     if validator is None:
         return unsupported(f"no TensorRT converter for op {node.op}")
+    only = PRECISION_ONLY.get(node.op)
+    if only is not None and precision not in only:
+        return unsupported(
+            f"{node.op} goes to TensorRT only at precision {' or '.join(sorted(only))} (as in TF-TRT). "
+            f"Received: precision={precision}"
+        )
     reason = validator(node)
     return supported() if reason is None else unsupported(reason)
 
@@ -134,6 +142,7 @@ def classify(
     overrides: Mapping[str, Support] | None = None,
     opset: int | None = 17,
     unknown_rank: Iterable[str] = (),
+    precision: str = "fp32",
 ) -> dict[str, Support]:
     """Decide every node of ``graph_def``.
 
@@ -145,6 +154,7 @@ def classify(
             (a parser's refusal is a fact an engine build would hit) but not ``exclude_ops``.
         opset: ONNX opset for the tf2onnx check; ``None`` skips that check (and the
             tf2onnx import), e.g. for pure graph tests.
+        precision: The build precision the op rules assume (``"fp32"``, ``"fp16"``, ``"int8"``).
 
     Returns:
         Node name -> :class:`Support`, for every node.
@@ -166,7 +176,7 @@ def classify(
     opaque = opaque_tensor(graph_def, frozenset(unknown_rank))
     result: dict[str, Support] = {}
     for node in graph_def.node:
-        verdict = rule_verdict(node)
+        verdict = rule_verdict(node, precision)
         if node.op == "Placeholder":
             verdict = unsupported("graph input")
         elif node.name in opaque:

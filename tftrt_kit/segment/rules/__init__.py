@@ -5,6 +5,6 @@ Importing this package registers every rule in :data:`RULES`. Adding an op is on
 """
 
 from tftrt_kit.segment.rules import array, math_ops, misc, nn  # noqa: F401  (registers the rules)
-from tftrt_kit.segment.rules.registry import RULES, Validator, output_dtypes, rule
+from tftrt_kit.segment.rules.registry import PRECISION_ONLY, RULES, Validator, output_dtypes, rule
 
-__all__ = ["RULES", "Validator", "output_dtypes", "rule"]
+__all__ = ["PRECISION_ONLY", "RULES", "Validator", "output_dtypes", "rule"]

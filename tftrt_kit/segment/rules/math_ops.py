@@ -38,7 +38,7 @@ def add_n(node: Any) -> str | None:
 @rule(
     "Neg", "Abs", "Sqrt", "Rsqrt", "Reciprocal", "Exp", "Log", "Log1p", "Square", "Sin", "Cos", "Tan",
     "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Ceil", "Floor", "Round",
-    "Sign", "Erf", "Erfc",
+    "Sign", "Erf",
 )
 def unary(node: Any) -> str | None:
     """TF unary math -> TensorRT IUnaryLayer (or IElementWiseLayer for Square/Rsqrt/Reciprocal)."""

@@ -27,9 +27,13 @@ def no_op(node: Any) -> str | None:
     return None
 
 
-@rule("QuantizeAndDequantizeV2", "QuantizeAndDequantizeV3", "QuantizeAndDequantizeV4")
+@rule("QuantizeAndDequantizeV2", "QuantizeAndDequantizeV3", "QuantizeAndDequantizeV4", precisions=("int8",))
 def quantize_dequantize(node: Any) -> str | None:
-    """TF QuantizeAndDequantize (signed, 8 bit) -> ONNX QuantizeLinear/DequantizeLinear -> TensorRT Q/DQ layers."""
+    """TF QuantizeAndDequantize (signed, 8 bit) -> ONNX QuantizeLinear/DequantizeLinear -> TensorRT Q/DQ layers.
+
+    INT8 only, as in TF-TRT: at FP32/FP16 a Q/DQ pair would make TensorRT compute in INT8
+    where the user asked for float.
+    """
     if "num_bits" in node.attr and node.attr["num_bits"].i != 8:
         return f"{node.op} on TensorRT expects num_bits=8 (INT8 Q/DQ). Received: num_bits={node.attr['num_bits'].i}"
     if not attr_b(node, "signed_input", True):
@@ -37,11 +41,14 @@ def quantize_dequantize(node: Any) -> str | None:
     return check_dtype(node, FLOAT)
 
 
-@rule(
-    "FakeQuantWithMinMaxVars", "FakeQuantWithMinMaxArgs", "FakeQuantWithMinMaxVarsPerChannel",
-)
+@rule("FakeQuantWithMinMaxVars", "FakeQuantWithMinMaxArgs", "FakeQuantWithMinMaxVarsPerChannel", precisions=("int8",))
 def fake_quant(node: Any) -> str | None:
-    """TF FakeQuant (8 bit) -> ONNX QuantizeLinear/DequantizeLinear -> TensorRT Q/DQ layers."""
+    """TF FakeQuant (8 bit) -> ONNX QuantizeLinear/DequantizeLinear -> TensorRT Q/DQ layers.
+
+    INT8 only, as in TF-TRT (it left FakeQuant in TensorFlow at FP32/FP16). TensorRT takes
+    only zero point 0: a range that TF nudges to zero point 128 of uint8 exports as int8
+    with zero point 0 (:mod:`tftrt_kit.export_handlers`); other ranges are refused by the parser.
+    """
     if "num_bits" in node.attr and node.attr["num_bits"].i != 8:
         return f"{node.op} on TensorRT expects num_bits=8. Received: num_bits={node.attr['num_bits'].i}"
     return None
@@ -90,6 +97,17 @@ def cumulative(node: Any) -> str | None:
     override by the route can flip this rule for Cumsum.
     """
     return f"{node.op}: TF-TRT had no TensorRT converter for it"
+
+
+@rule("Erfc")
+def erfc(node: Any) -> str | None:
+    """TF Erfc: TF-TRT had no converter (its integration tests use Erfc as the op that stays in TensorFlow).
+
+    Matching that keeps TF-TRT's engines. ``include_ops=("Erfc",)`` sends it to TensorRT:
+    it exports with float32 relative precision (:mod:`tftrt_kit.export_handlers`), as
+    the onnx route exports it.
+    """
+    return "Erfc: TF-TRT had no TensorRT converter for it (include_ops=('Erfc',) sends it to TensorRT)"
 
 
 @rule("ScatterNd", "TensorScatterUpdate", "TensorScatterAdd")

@@ -10,7 +10,6 @@ from typing import Any
 
 from tftrt_kit.segment.rules.registry import (
     FLOAT,
-    TENSOR,
     attr_b,
     attr_ints,
     attr_s,
@@ -108,8 +107,11 @@ def softmax(node: Any) -> str | None:
 
 @rule("BiasAdd")
 def bias_add(node: Any) -> str | None:
-    """TF BiasAdd (bias on the channel dim of data_format) -> TensorRT broadcast IElementWiseLayer kSUM."""
+    """TF BiasAdd (bias on the channel dim of data_format) -> TensorRT broadcast IElementWiseLayer kSUM.
+
+    Float only, as TF-TRT's converter (its ExcludeUnsupportedInt32Test keeps an int32 BiasAdd in TensorFlow).
+    """
     layout = attr_s(node, "data_format", "NHWC")
     if layout not in ("NHWC", "NCHW"):
         return f"BiasAdd on TensorRT expects data_format in {{NHWC, NCHW}}. Received: data_format={layout}"
-    return check_dtype(node, TENSOR)
+    return check_dtype(node, FLOAT)

@@ -20,6 +20,9 @@ Validator = Callable[[Any], "str | None"]
 #: op type -> validator. Filled by the ``@rule`` decorators of the rule modules.
 RULES: dict[str, Validator] = {}
 
+#: op type -> the only precisions at which TensorRT takes it (ops absent: every precision).
+PRECISION_ONLY: dict[str, frozenset[str]] = {}
+
 DTYPE_NAMES: dict[int, str] = {
     1: "float32", 2: "float64", 3: "int32", 4: "uint8", 5: "int16", 6: "int8", 7: "string",
     8: "complex64", 9: "int64", 10: "bool", 11: "qint8", 12: "quint8", 13: "qint32",
@@ -41,11 +44,13 @@ TENSOR_BOOL = TENSOR | {"bool"}
 OUTPUT_DTYPE_ATTRS = ("T", "dtype", "out_type", "DstT", "output_type", "Tout", "type")
 
 
-def rule(*ops: str) -> Callable[[Validator], Validator]:
+def rule(*ops: str, precisions: Iterable[str] | None = None) -> Callable[[Validator], Validator]:
     """Register ``validator`` as the rule of every op type in ``ops``.
 
     Args:
         *ops: TensorFlow op types (``NodeDef.op``) the validator decides.
+        precisions: The only build precisions (``"fp32"``, ``"fp16"``, ``"int8"``) at which
+            TensorRT takes these ops; ``None``: every precision.
 
     Returns:
         A decorator returning the validator unchanged.
@@ -59,6 +64,8 @@ def rule(*ops: str) -> Callable[[Validator], Validator]:
             if op in RULES:
                 raise ValueError(f"Expected one rule per op type. Received a second rule for op={op!r}")
             RULES[op] = validator
+            if precisions is not None:
+                PRECISION_ONLY[op] = frozenset(precisions)
         return validator
 
     return register
