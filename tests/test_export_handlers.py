@@ -60,8 +60,9 @@ def test_symmetric_fake_quant_exports_as_int8_with_zero_point_zero():
     assert check.accepted, check.unsupported_nodes
 
 
-@pytest.mark.parametrize("low, high", [(0.0, 6.0), (-1.0, 3.0)])
-def test_asymmetric_fake_quant_keeps_tf2onnx_uint8_export(low, high):
+@pytest.mark.parametrize("low, high", [(0.0, 6.0), (-1.0, 3.0), (-10.0, 10.0), (-1.0, 1.0)])
+def test_other_fake_quant_ranges_export_on_tensorflows_own_uint8_grid(low, high):
+    # TF nudges in float32: [-10, 10] and [-1, 1] get zero point 127, not int8's 128.
     model, function = _export(
         lambda x: tf.identity(tf.quantization.fake_quant_with_min_max_vars(x, low, high), name="out"),
         tf.TensorSpec([None, 8], tf.float32, name="x"),
@@ -69,3 +70,5 @@ def test_asymmetric_fake_quant_keeps_tf2onnx_uint8_export(low, high):
     quantize = next(n for n in model.graph.node if n.op_type == "QuantizeLinear")
     zero_point = next(t for t in model.graph.initializer if t.name == quantize.input[2])
     assert zero_point.data_type == onnx.TensorProto.UINT8
+    x = np.random.default_rng(1).uniform(2 * low - 1, 2 * high + 1, size=(64, 8)).astype(np.float32)
+    np.testing.assert_allclose(_run(model, x), function(x).numpy(), atol=1e-6)

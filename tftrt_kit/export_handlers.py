@@ -59,14 +59,31 @@ def _erfc(ctx: Any, node: Any, name: str, args: list) -> None:
     ctx.replace_inputs(node, [negative, op("Sub", const("two", 2.0), tail), tail])
 
 
-def _fake_quant(ctx: Any, node: Any, name: str, args: list) -> None:
-    """TF ``FakeQuantWithMinMax{Args,Vars}`` (8 bit, not narrow) -> ONNX Q/DQ in TensorRT's form when the range allows.
+def tf_fake_quant_grid(low: float, high: float) -> tuple[float, int]:
+    """``(scale, zero point)`` of TF's 8-bit FakeQuant over [low, high], nudged as TensorFlow nudges it.
 
-    TF nudges [min, max] onto the uint8 grid: scale = (max - min) / 255, zero point
-    z = round(-min / scale). When z = 128 (any range symmetric about 0), uint8 with zero
-    point 128 is exactly int8 with zero point 0, the only form TensorRT takes: that is
-    what is exported. Other ranges keep tf2onnx's uint8 export (TensorRT's parser refuses
-    it, so the node moves back to TensorFlow).
+    TF computes in float32: scale = (max - min) / 255, zero point = round(0 - min / scale)
+    clamped to [0, 255]; the float32 rounding decides ties, so [-10, 10] gets zero point
+    127 ([-127, 128] steps) while [-6, 6] gets 128 ([-128, 127] steps, int8's range).
+    """
+    import numpy as np
+
+    scale = (np.float32(high) - np.float32(low)) / np.float32(255.0)
+    zero = np.float32(0.0) - np.float32(low) / scale
+    nudged = 0 if zero < 0 else 255 if zero > 255 else int(np.floor(zero + np.float32(0.5)))
+    return float(scale), nudged
+
+
+def _fake_quant(ctx: Any, node: Any, name: str, args: list) -> None:
+    """TF ``FakeQuantWithMinMax{Args,Vars}`` (8 bit, not narrow) -> ONNX Q/DQ on TF's own nudged grid.
+
+    TF snaps [min, max] to a uint8 grid (:func:`tf_fake_quant_grid`). Zero point 128 is
+    exactly int8 with zero point 0, the only form TensorRT takes: that is exported.
+    Any other zero point exports as uint8 with TF's zero point (exact in ONNX Runtime;
+    TensorRT's parser refuses it, so in the segment route the node stays in TensorFlow).
+    tf2onnx's own export rounds the zero point in float64 and so misses TF's by one step
+    for ranges like [-10, 10]; it is kept only for what this handler does not cover
+    (narrow range, other bit widths, non-constant ranges).
     """
     import numpy as np
     from onnx import TensorProto
@@ -82,15 +99,19 @@ def _fake_quant(ctx: Any, node: Any, name: str, args: list) -> None:
         low, high = node.get_attr("min").f, node.get_attr("max").f
     bits = node.get_attr("num_bits").i if node.get_attr("num_bits") else 8
     narrow = node.get_attr("narrow_range").i if node.get_attr("narrow_range") else 0
-    scale = (high - low) / 255.0 if high > low else 0.0
-    if bits != 8 or narrow or scale <= 0 or round(-low / scale) != 128:
+    if bits != 8 or narrow or not high > low:
         FakeQuantWithMinMaxArgs.version_10(ctx, node)
         return
+    scale, zero = tf_fake_quant_grid(low, high)
+    if zero == 128:
+        zero_value, quantized_type = np.array(0, dtype=np.int8), TensorProto.INT8
+    else:
+        zero_value, quantized_type = np.array(zero, dtype=np.uint8), TensorProto.UINT8
     x = node.input[0]
-    shape, dtype = ctx.get_shape(x), ctx.get_dtype(x)
+    shape = ctx.get_shape(x)
     scale_name = ctx.make_const(utils.make_name(f"{name}/scale"), np.array(scale, dtype=np.float32)).output[0]
-    zero_name = ctx.make_const(utils.make_name(f"{name}/zero_point"), np.array(0, dtype=np.int8)).output[0]
-    quantized = ctx.make_node("QuantizeLinear", [x, scale_name, zero_name], op_name_scope=name, shapes=[shape], dtypes=[TensorProto.INT8])
+    zero_name = ctx.make_const(utils.make_name(f"{name}/zero_point"), zero_value).output[0]
+    quantized = ctx.make_node("QuantizeLinear", [x, scale_name, zero_name], op_name_scope=name, shapes=[shape], dtypes=[quantized_type])
     node.type = "DequantizeLinear"
     node.domain = ""
     for key in list(node.attr):

@@ -21,7 +21,7 @@ import pytest
 import tftrt_kit
 from tests.compat.tf_trt_cases import CASES, Case
 from tests.conftest import tensorrt_rtx_or_skip
-from tftrt_kit.artifact import read_manifest
+from tftrt_kit.runtime.artifact import read_manifest
 from tftrt_kit.compat import trt_convert as trt
 
 #: Prefixes the frozen signature puts before the names of the function's nodes.

@@ -503,9 +503,12 @@ CASES: tuple[Case, ...] = (
          _batch_dynamic(_NCHW), _dims(_NCHW), 2, needs=UNKNOWN_RANK_OUTPUT),
     Case("NeighboringEngineTest", "neighboring_engine_test.py", _neighboring, _batch_dynamic(_NCHW), _dims(_NCHW), 2,
          {"TRTEngineOp_0": ("bias", "mul", "sub"), "TRTEngineOp_1": ("weights", "conv")}, needs=UNKNOWN_RANK_OUTPUT),
-    # TF-TRT's INT8 tolerance (0.1): TF rounds FakeQuant ties up, ONNX and TensorRT to even (one step, 0.078, apart).
+    # Tolerance 0.1, TF-TRT's for INT8: the MatMul sums values of a FakeQuant grid, landing exactly on ties of the
+    # next FakeQuant's grid, which a last-bit difference between TensorFlow's and ONNX Runtime's sums breaks either way.
     Case("QuantizationWithRangesTest", "quantization_test.py", _quantization_ranges, _batch_dynamic((8, 8)), _dims((8, 8)), 1,
-         precision="INT8", tolerance=0.1),
+         precision="INT8", ours=3, tolerance=0.1,
+         difference="TF nudges the ranges [-10, 10] and [-1, 1] to zero point 127, which TensorRT cannot take: "
+                    "those FakeQuant nodes stay in TensorFlow (TF-TRT approximated them, with a tolerance of 0.1)"),
     Case("NonQuantizedPrecisionsWithRangesTest", "quantization_test.py", _quantization_ranges, _batch_dynamic((8, 8)), _dims((8, 8)), 4),
     Case("RankTwoTest", "rank_two_test.py", _rank_two, _batch_dynamic((12, 5), (12, 5, 2, 2)), _dims((12, 5), (12, 5, 2, 2)), 2,
          {"TRTEngineOp_000": ("add0_1", "add0_2", "add0_3", "c0_1", "c0_2", "c0_3", "abs0_1", "abs0_2", "expand0_0", "expand0_1", "axis"),

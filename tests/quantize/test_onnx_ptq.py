@@ -64,3 +64,22 @@ def test_bad_inputs(float_onnx, feeds):
         quantize_onnx(float_onnx, {"x": np.full((4, 8, 8, 3), np.inf, "float32")})
     with pytest.raises(CalibrationError, match="empty|0 rows"):
         quantize_onnx(float_onnx, iter([]))
+
+
+def test_residual_add_gets_qdq_on_its_identity_branch_only(float_onnx, feeds):
+    from tftrt_kit.quantize.onnx_ptq import residual_adds
+
+    (add,) = [n for n in float_onnx.graph.node if n.op_type == "Add" and n.name in residual_adds(float_onnx)]
+    producer = {o: n for n in float_onnx.graph.node for o in n.output}
+    conv_branch = residual_adds(float_onnx)[add.name]
+    assert [producer[add.input[i]].op_type for i in conv_branch] == ["Conv"]
+    quantized = quantize_onnx(float_onnx, feeds, method="max")
+    producer = {o: n for n in quantized.graph.node for o in n.output}
+    (q_add,) = [n for n in quantized.graph.node if n.name == add.name]
+    kinds = [producer[name].op_type for name in q_add.input]
+    identity = 1 - conv_branch[0]
+    assert kinds[identity] == "DequantizeLinear" and kinds[conv_branch[0]] == "Conv"
+    assert producer[producer[q_add.input[identity]].input[0]].op_type == "QuantizeLinear"
+    assert summarize_qdq(quantized).tensorrt_shaped
+    plan, check = build_int8_plan(quantized)
+    assert check.accepted and len(plan) > 0

@@ -5,6 +5,12 @@ below make its output what TensorRT's explicit quantization accepts: QDQ format,
 activations AND weights, symmetric (zero point 0; ORT then uses the narrow range
 [-127, 127]), per-channel weights on the output-channel axis, float biases (TensorRT
 folds biases itself) and Q/DQ only in front of the ops TensorRT runs in int8.
+
+A residual Add gets Q/DQ as on the Keras path (:mod:`tftrt_kit.quantize.placement`):
+on its identity branch only, so TensorRT fuses the Add into the conv that produces the
+other branch (the conv's int8 output feeds the Add's float epilogue). ONNX Runtime
+would quantize both inputs or none: it quantizes both, then the conv branch's pair is
+removed.
 """
 
 from __future__ import annotations
@@ -19,6 +25,10 @@ from tftrt_kit.errors import CalibrationError, QuantizationError
 #: ONNX op types whose inputs get Q/DQ: TensorRT's int8 kernels (weights per channel for
 #: the first four); other ops run on whatever precision flows into them.
 TENSORRT_OP_TYPES = ("Conv", "ConvTranspose", "MatMul", "Gemm", "AveragePool", "GlobalAveragePool")
+#: Weighted ops TensorRT can fuse a following Add into (Keras path: layers with a kernel).
+FUSABLE_OP_TYPES = ("Conv", "ConvTranspose", "MatMul", "Gemm")
+#: Ops folded into the conv before them (so the conv still fuses the Add after them).
+FOLDED_OP_TYPES = ("BatchNormalization",)
 ORT_METHODS = ("max", "percentile", "entropy")
 _ONNX_DTYPES = {1: "float32", 10: "float16", 11: "float64", 2: "uint8", 3: "int8", 6: "int32", 7: "int64", 9: "bool"}
 
@@ -79,12 +89,15 @@ def quantize_onnx(
     if method not in calibration:
         raise QuantizationError(f"Expected method in {ORT_METHODS} for ONNX-level PTQ. Received: method={method!r}")
     reader = _FeedReader(onnx_model, calibration_feeds, options)
+    residual = residual_adds(onnx_model)
+    other_adds = [n.name for n in onnx_model.graph.node if n.op_type == "Add" and n.name not in residual]
+    op_types = list(options.op_types) + (["Add"] if residual else [])
     extra = {
         "ActivationSymmetric": True,
         "WeightSymmetric": True,
         "QuantizeBias": False,
         # TensorRT places Q/DQ on op inputs only; ORT would also quantize each op's output.
-        "OpTypesToExcludeOutputQuantization": list(options.op_types),
+        "OpTypesToExcludeOutputQuantization": op_types,
         "QDQOpTypePerChannelSupportToAxis": {"MatMul": 1},
         "CalibPercentile": options.percentile,
         "CalibTensorRangeSymmetric": True,
@@ -95,9 +108,9 @@ def quantize_onnx(
         try:
             quantize_static(
                 str(source), str(target), reader, quant_format=QuantFormat.QDQ,
-                op_types_to_quantize=list(options.op_types), per_channel=per_channel,
+                op_types_to_quantize=op_types, per_channel=per_channel,
                 activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-                nodes_to_exclude=list(options.nodes_to_exclude), calibrate_method=calibration[method],
+                nodes_to_exclude=list(options.nodes_to_exclude) + other_adds, calibrate_method=calibration[method],
                 extra_options=extra,
             )
         except CalibrationError:
@@ -111,6 +124,7 @@ def quantize_onnx(
         if reader.samples == 0:
             raise CalibrationError(f"Expected at least one calibration sample for inputs {reader.names}. Received: empty feeds.")
         quantized = onnx.load(str(target))
+    _dequantize_fused_branches(quantized, residual)
     summary = summarize_qdq(quantized)
     if not summary.zero_points_zero or set(summary.zero_point_dtypes) - {"int8"} or summary.tf_ops:
         raise QuantizationError(
@@ -118,6 +132,67 @@ def quantize_onnx(
             f"all zero={summary.zero_points_zero}."
         )
     return quantized
+
+
+def residual_adds(model: Any) -> dict[str, tuple[int, ...]]:
+    """Residual Adds of ``model`` -> the indices of their inputs TensorRT fuses (those stay float).
+
+    An Add of two activations is residual when an input comes from a weighted op
+    (:data:`FUSABLE_OP_TYPES`, through :data:`FOLDED_OP_TYPES`) that feeds nothing else:
+    TensorRT fuses the Add into that op. The other input, the identity branch, is the
+    one to quantize. When every input comes from such an op (projection shortcut), all
+    but the last are quantized: TensorRT fuses one op, the others then write int8.
+    """
+    constants = {i.name for i in model.graph.initializer}
+    constants.update(o for n in model.graph.node if n.op_type == "Constant" for o in n.output)
+    producer = {o: n for n in model.graph.node for o in n.output}
+    readers: dict[str, int] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            readers[name] = readers.get(name, 0) + 1
+    for output in model.graph.output:
+        readers[output.name] = readers.get(output.name, 0) + 1
+
+    def fusable(tensor: str) -> bool:
+        node = producer.get(tensor)
+        while node is not None and node.op_type in FOLDED_OP_TYPES and readers.get(tensor) == 1:
+            tensor = node.input[0]
+            node = producer.get(tensor)
+        return node is not None and node.op_type in FUSABLE_OP_TYPES and readers.get(tensor) == 1
+
+    result = {}
+    for node in model.graph.node:
+        if node.op_type != "Add" or len(node.input) != 2 or constants.intersection(node.input):
+            continue
+        fused = [fusable(t) for t in node.input]
+        if all(fused):
+            result[node.name] = (len(fused) - 1,)
+        elif any(fused):
+            result[node.name] = tuple(i for i, f in enumerate(fused) if f)
+    return result
+
+
+def _dequantize_fused_branches(model: Any, residual: dict[str, tuple[int, ...]]) -> None:
+    """Remove the Q/DQ pair ONNX Runtime put on the fused inputs of each residual Add (in place)."""
+    producer = {o: n for n in model.graph.node for o in n.output}
+    dropped = set()
+    for node in model.graph.node:
+        for index in residual.get(node.name, ()):
+            dq = producer.get(node.input[index])
+            q = producer.get(dq.input[0]) if dq is not None and dq.op_type == "DequantizeLinear" else None
+            if q is None or q.op_type != "QuantizeLinear":
+                continue
+            node.input[index] = q.input[0]
+            dropped.update((dq.name, q.name))
+    keep = list(model.graph.node)
+    while True:  # a DQ goes first, then the Q it read (unless another DQ still reads it)
+        read = {name for n in keep for name in n.input} | {o.name for o in model.graph.output}
+        kept = [n for n in keep if n.name not in dropped or read.intersection(n.output)]
+        if len(kept) == len(keep):
+            break
+        keep = kept
+    del model.graph.node[:]
+    model.graph.node.extend(keep)
 
 
 class _FeedReader:

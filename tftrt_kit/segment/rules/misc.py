@@ -127,8 +127,16 @@ def non_max_suppression(node: Any) -> str | None:
 
 @rule("CombinedNonMaxSuppression")
 def combined_nms(node: Any) -> str | None:
-    """TF CombinedNonMaxSuppression -> TensorRT's BatchedNMS / EfficientNMS plugin (not a standard ONNX op)."""
-    return "CombinedNonMaxSuppression needs a TensorRT plugin (EfficientNMS), outside the standard ONNX domains"
+    """TF CombinedNonMaxSuppression: stays in TensorFlow (TF-TRT made it TensorRT's BatchedNMS plugin).
+
+    Its TensorRT form is a plugin (``EfficientNMS_TRT``), outside the standard ONNX domains:
+    TensorRT-RTX has no plugins, and without full TensorRT nothing here can parse or check
+    one. NMS ends a detector, so the boundary costs one TensorFlow call.
+    """
+    return (
+        "CombinedNonMaxSuppression needs a TensorRT plugin (EfficientNMS_TRT), outside the standard ONNX "
+        "domains (TensorRT-RTX has no plugins): it stays in TensorFlow"
+    )
 
 
 @rule(
