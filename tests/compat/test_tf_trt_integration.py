@@ -102,17 +102,7 @@ def _inputs(case: Case) -> list[dict[str, np.ndarray]]:
     return runs
 
 
-def _params() -> list[Any]:
-    """The cases; those that need what tftrt_kit does not do yet are expected failures naming it."""
-    from tftrt_kit.errors import SourceError
-
-    return [
-        pytest.param(c, id=c.name, marks=[pytest.mark.xfail(reason=f"needs {c.needs} (issue 14)", raises=SourceError)] if c.needs else [])
-        for c in CASES
-    ]
-
-
-@pytest.mark.parametrize("case", _params())
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_engines_and_numbers_match(case: Case, convert) -> None:
     import tensorflow as tf
 
@@ -137,7 +127,7 @@ def test_engines_and_numbers_match(case: Case, convert) -> None:
             np.testing.assert_allclose(got[key], want[key], rtol=case.tolerance, atol=case.tolerance, err_msg=key)
 
 
-@pytest.mark.parametrize("case", _params())
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_every_segment_parses_in_tensorrt_rtx(case: Case, convert) -> None:
     tensorrt_rtx_or_skip()
     for entry in convert(case).segments:

@@ -17,11 +17,6 @@ from typing import Any, Callable
 
 import numpy as np
 
-#: TF-TRT's op that has no TensorRT converter (``trt_incompatible_op``) and its binary one.
-INCOMPATIBLE = "Erfc"
-INCOMPATIBLE_BINARY = "Igamma"
-#: A graph whose output is ``squeeze()`` without an axis has an output of unknown rank.
-UNKNOWN_RANK_OUTPUT = "output of unknown rank (squeeze() without an axis)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +35,6 @@ class Case:
         ours: Our engine count where it deliberately differs (else TF-TRT's).
         difference: Why it differs.
         tolerance: Largest difference from TensorFlow, absolute and relative.
-        needs: What the case needs that is not in tftrt_kit yet (the test is an expected failure until then).
         seed: Seed of the weights drawn while building the graph.
     """
 
@@ -55,7 +49,6 @@ class Case:
     ours: int | None = None
     difference: str = ""
     tolerance: float = 1e-4
-    needs: str = ""
     seed: int = 1234
 
     @property
@@ -75,10 +68,12 @@ def _const(shape: tuple[int, ...], name: str | None = None, dtype: str = "float3
 
 
 def _incompatible(x: Any, name: str | None = None) -> Any:
+    """TF-TRT's ``trt_incompatible_op``: Erfc, which it had no converter for."""
     return _tf().math.erfc(x, name=name)
 
 
 def _incompatible_binary(a: Any, b: Any, name: str | None = None) -> Any:
+    """TF-TRT's ``trt_incompatible_binary_op``: Igamma."""
     return _tf().math.igamma(a, b, name=name)
 
 
@@ -464,20 +459,20 @@ _NHWC4 = (2, 32, 32, 3)
 
 CASES: tuple[Case, ...] = (
     Case("SimpleSingleEngineTest", "base_test.py", _single_engine, _batch_dynamic((100, 24, 24, 2)), _dims((100, 24, 24, 2)), 1,
-         {"TRTEngineOp_000": ("weights", "conv", "bias", "bias_add", "relu", "identity", "max_pool")}, needs=UNKNOWN_RANK_OUTPUT),
+         {"TRTEngineOp_000": ("weights", "conv", "bias", "bias_add", "relu", "identity", "max_pool")}),
     Case("SimpleMultiEnginesTest", "base_test.py", _multi_engines, _batch_dynamic((100, 24, 24, 2)), _dims((100, 24, 24, 2)), 2,
          {"TRTEngineOp_000": ("add", "add1", "c1", "div1", "mul", "mul1", "sub", "sub1", "one", "one_sub"),
-          "TRTEngineOp_001": ("c2", "conv", "div", "weights")}, needs=UNKNOWN_RANK_OUTPUT),
+          "TRTEngineOp_001": ("c2", "conv", "div", "weights")}),
     Case("SimpleMultiEnginesTest2", "base_test.py", _multi_engines_2, _batch_dynamic(_NHWC4), _dims(_NHWC4), 2,
-         {"TRTEngineOp_000": ("c0", "c1", "add0", "add1", "mul0", "mul1"), "TRTEngineOp_001": ("c2", "c3", "add2", "add3", "mul2", "mul3")}, needs=UNKNOWN_RANK_OUTPUT),
+         {"TRTEngineOp_000": ("c0", "c1", "add0", "add1", "mul0", "mul1"), "TRTEngineOp_001": ("c2", "c3", "add2", "add3", "mul2", "mul3")}),
     Case("ConstInputTest", "base_test.py", _const_input, _batch_dynamic(_NHWC4), _dims(_NHWC4), 2,
-         {"TRTEngineOp_000": ("add", "add1", "mul"), "TRTEngineOp_001": ("add2", "add3", "mul1")}, needs=UNKNOWN_RANK_OUTPUT),
+         {"TRTEngineOp_000": ("add", "add1", "mul"), "TRTEngineOp_001": ("add2", "add3", "mul1")}),
     Case("ConstDataInputSingleEngineTest", "base_test.py", _const_data_single, _batch_dynamic(_NHWC4), _dims(_NHWC4), 1,
-         {"TRTEngineOp_000": ("c", "add", "add1", "mul")}, needs=UNKNOWN_RANK_OUTPUT),
+         {"TRTEngineOp_000": ("c", "add", "add1", "mul")}),
     Case("ConstDataInputMultipleEnginesTest", "base_test.py", _const_data_multiple, _batch_dynamic(_NHWC4), _dims(_NHWC4), 2,
-         {"TRTEngineOp_000": ("add2", "add3", "mul1"), "TRTEngineOp_001": ("add", "add1", "mul")}, needs=UNKNOWN_RANK_OUTPUT),
+         {"TRTEngineOp_000": ("add2", "add3", "mul1"), "TRTEngineOp_001": ("add", "add1", "mul")}),
     Case("ControlDependencyTest", "control_deps_test.py", _control_dependency, _batch_dynamic(_NHWC4), _dims(_NHWC4), 2,
-         {"TRTEngineOp_000": ("c1", "add", "add1", "mul"), "TRTEngineOp_001": ("c2", "add2", "add3", "mul1")}, needs=UNKNOWN_RANK_OUTPUT),
+         {"TRTEngineOp_000": ("c1", "add", "add1", "mul"), "TRTEngineOp_001": ("c2", "add2", "add3", "mul1")}),
     Case("BatchMatMulTwoTensorTest", "batch_matmul_test.py", _batch_matmul_two_tensors, _static((12, 5, 8, 12), (12, 5, 12, 7)),
          _dims((12, 5, 8, 12), (12, 5, 12, 7)), 1, {"TRTEngineOp_0": ("matmul", "relu")}),
     Case("BatchMatMulWeightBroadcastTest", "batch_matmul_test.py", _batch_matmul_weight((1, 5, 7)), _static((12, 9, 5)), _dims((12, 9, 5)), 1,
@@ -498,11 +493,11 @@ CASES: tuple[Case, ...] = (
     Case("ExcludeUnsupportedInt32Test", "int32_test.py", _int32_matmul_bias, (((None, 4), "int32"),), _dims((100, 4)), 0),
     Case("LRUCacheTest", "lru_cache_test.py", _lru_cache, (((None, 10, 10, 2), "float32"),),
          tuple((s,) for s in ((1, 10, 10, 2), (2, 10, 10, 2), (4, 10, 10, 2), (2, 10, 10, 2))), 1),
-    Case("MemoryAlignmentTest", "memory_alignment_test.py", _memory_alignment, _batch_dynamic((2, 15, 15, 3)), _dims((2, 15, 15, 3)), 1, needs=UNKNOWN_RANK_OUTPUT),
+    Case("MemoryAlignmentTest", "memory_alignment_test.py", _memory_alignment, _batch_dynamic((2, 15, 15, 3)), _dims((2, 15, 15, 3)), 1),
     Case("MultiConnectionNeighborEngineTest", "multi_connection_neighbor_engine_test.py", _multi_connection_neighbor,
-         _batch_dynamic(_NCHW), _dims(_NCHW), 2, needs=UNKNOWN_RANK_OUTPUT),
+         _batch_dynamic(_NCHW), _dims(_NCHW), 2),
     Case("NeighboringEngineTest", "neighboring_engine_test.py", _neighboring, _batch_dynamic(_NCHW), _dims(_NCHW), 2,
-         {"TRTEngineOp_0": ("bias", "mul", "sub"), "TRTEngineOp_1": ("weights", "conv")}, needs=UNKNOWN_RANK_OUTPUT),
+         {"TRTEngineOp_0": ("bias", "mul", "sub"), "TRTEngineOp_1": ("weights", "conv")}),
     # Tolerance 0.1, TF-TRT's for INT8: the MatMul sums values of a FakeQuant grid, landing exactly on ties of the
     # next FakeQuant's grid, which a last-bit difference between TensorFlow's and ONNX Runtime's sums breaks either way.
     Case("QuantizationWithRangesTest", "quantization_test.py", _quantization_ranges, _batch_dynamic((8, 8)), _dims((8, 8)), 1,
@@ -512,7 +507,7 @@ CASES: tuple[Case, ...] = (
     Case("NonQuantizedPrecisionsWithRangesTest", "quantization_test.py", _quantization_ranges, _batch_dynamic((8, 8)), _dims((8, 8)), 4),
     Case("RankTwoTest", "rank_two_test.py", _rank_two, _batch_dynamic((12, 5), (12, 5, 2, 2)), _dims((12, 5), (12, 5, 2, 2)), 2,
          {"TRTEngineOp_000": ("add0_1", "add0_2", "add0_3", "c0_1", "c0_2", "c0_3", "abs0_1", "abs0_2", "expand0_0", "expand0_1", "axis"),
-          "TRTEngineOp_001": ("add1_1", "add1_2", "add1_3", "c1_1", "c1_2", "c1_3", "abs1_1", "abs1_2", "reciprocal1", "add", "reciprocal0")}, needs=UNKNOWN_RANK_OUTPUT),
+          "TRTEngineOp_001": ("add1_1", "add1_2", "add1_3", "c1_1", "c1_2", "c1_3", "abs1_1", "abs1_2", "reciprocal1", "add", "reciprocal0")}),
     Case("ResizeTestSizeDynamic", "resize_test.py", _resize_dynamic(False, False), (((None, None, None, 1), "float32"),), _dims((1, 32, 32, 1)), 1),
     Case("ResizeTestSizeDynamicAligned", "resize_test.py", _resize_dynamic(True, False), (((None, None, None, 1), "float32"),), _dims((1, 32, 32, 1)), 1),
     Case("ResizeTestSizeDynamicHalfPixel", "resize_test.py", _resize_dynamic(False, True), (((None, None, None, 1), "float32"),), _dims((1, 32, 32, 1)), 1),
@@ -529,8 +524,8 @@ CASES: tuple[Case, ...] = (
     Case("ExplicitBatchTest", "trt_mode_test.py", _squeeze_batch, _static((1, 12, 5)), _dims((1, 12, 5)), 1),
     Case("DynamicShapesTest", "trt_mode_test.py", _squeeze_batch, (((None, None, None), "float32"),),
          tuple((s,) for s in ((1, 12, 5), (1, 2, 3), (1, 4, 6))), 1),
-    Case("VGGBlockTest", "vgg_block_test.py", _vgg_block(False), _batch_dynamic((5, 8, 8, 2)), _dims((5, 8, 8, 2)), 1, needs=UNKNOWN_RANK_OUTPUT),
-    Case("VGGBlockNCHWTest", "vgg_block_nchw_test.py", _vgg_block(True), _batch_dynamic((5, 2, 8, 8)), _dims((5, 2, 8, 8)), 1, needs=UNKNOWN_RANK_OUTPUT),
+    Case("VGGBlockTest", "vgg_block_test.py", _vgg_block(False), _batch_dynamic((5, 8, 8, 2)), _dims((5, 8, 8, 2)), 1),
+    Case("VGGBlockNCHWTest", "vgg_block_nchw_test.py", _vgg_block(True), _batch_dynamic((5, 2, 8, 8)), _dims((5, 2, 8, 8)), 1),
     Case("BoolTest", "bool_test.py", _bool_ops, (((None, 32, 32, 3), "bool"),) * 2,
          _dims(_NHWC4, _NHWC4), 1),
     Case("CombinedNmsTest", "combined_nms_test.py", _combined_nms, _batch_dynamic((1, 200, 1, 4), (1, 200, 2)), _dims((1, 200, 1, 4), (1, 200, 2)), 1,
