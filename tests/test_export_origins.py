@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tftrt_kit.export import export_traced
-from tftrt_kit.routes.segment import refused_tf_nodes
+from tftrt_kit.routes.segment_export import refused_tf_nodes
 
 
 @pytest.fixture(scope="module")

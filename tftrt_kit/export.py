@@ -120,7 +120,11 @@ def export_graph(
         UnsupportedOpError: a node outside the standard ONNX domains remains.
         ExportError: tf2onnx failed, or the model fails ``onnx.checker``.
     """
-    model, _ = _export(graph_def, input_tensors, output_tensors, options, renames or {}, name, large_graph, trace=False)
+    started = time.perf_counter()
+    renames = renames or {}
+    converted = convert_traced(graph_def, input_tensors, output_tensors, options, renames=renames, name=name, large_graph=large_graph, trace=False)
+    model = finish_export(converted.model, [renames.get(t, t) for t in input_tensors], [renames.get(t, t) for t in output_tensors], options)
+    model.doc_string = f"tftrt_kit export in {time.perf_counter() - started:.2f}s"
     return model
 
 
@@ -139,23 +143,50 @@ def export_traced(
         UnsupportedOpError: a node outside the standard ONNX domains remains.
         ExportError: tf2onnx failed, or the model fails ``onnx.checker``.
     """
-    model, origins = _export(graph_def, input_tensors, output_tensors, options, {}, name, large_graph, trace=True)
-    return TracedExport(model, origins)
+    converted = convert_traced(graph_def, input_tensors, output_tensors, options, name=name, large_graph=large_graph)
+    return TracedExport(finish_export(converted.model, input_tensors, output_tensors, options), converted.origins)
 
 
-def _export(graph_def, input_tensors, output_tensors, options, renames, name, large_graph, trace):
+def convert_traced(
+    graph_def: Any,
+    input_tensors: Sequence[str],
+    output_tensors: Sequence[str],
+    options: ExportOptions = ExportOptions(),
+    *,
+    renames: dict[str, str] | None = None,
+    name: str = "tftrt_kit",
+    large_graph: bool = False,
+    trace: bool = True,
+) -> TracedExport:
+    """tf2onnx's conversion alone (no folding, no checks), with node origins when ``trace``.
+
+    The model may still hold TensorFlow ops tf2onnx could not convert: the caller
+    checks the parts it keeps (:func:`finish_export`).
+
+    Raises:
+        ExportError: tf2onnx failed.
+    """
     from tftrt_kit.export_origins import resolve_origins
 
-    started = time.perf_counter()
-    model, tracker = _tf2onnx(graph_def, list(input_tensors), list(output_tensors), options, renames, name, large_graph, trace)
+    model, tracker = _tf2onnx(graph_def, list(input_tensors), list(output_tensors), options, renames or {}, name, large_graph, trace)
+    return TracedExport(model, resolve_origins(model, tracker) if tracker else {})
+
+
+def finish_export(model: Any, input_names: Sequence[str], output_names: Sequence[str], options: ExportOptions = ExportOptions()) -> Any:
+    """Fold constants (when ``options.fold_constants``) and check that ``model`` is a TensorRT model.
+
+    Raises:
+        UnsupportedOpError: a node outside the standard ONNX domains remains (checked
+            before folding, which cannot read TensorFlow ops' binary attributes).
+        ExportError: the model fails ``onnx.checker`` or lost an input/output name.
+    """
     # Before folding: onnx-graphsurgeon cannot even read some TF ops tf2onnx leaves
     # (a binary config_proto attr fails with UnicodeDecodeError), so name them first.
     check_standard_ops(model)
     if options.fold_constants:
         model = _fold_constants(model, options.keep_qdq)
-    check_onnx(model, [renames.get(t, t) for t in input_tensors], [renames.get(t, t) for t in output_tensors])
-    model.doc_string = f"tftrt_kit export in {time.perf_counter() - started:.2f}s"
-    return model, (resolve_origins(model, tracker) if trace else {})
+    check_onnx(model, input_names, output_names)
+    return model
 
 
 def _collect_first(factory: Any) -> Any:

@@ -10,8 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from tftrt_kit.errors import ExportError, SegmentationError, UnsupportedOpError
-from tftrt_kit.export import ExportOptions, convert_to_fp16, export_traced
+from tftrt_kit.export import ExportOptions, convert_to_fp16
 from tftrt_kit.report.data import Fallback, RouteResult, SegmentInfo
 from tftrt_kit.routes.base import RouteContext, directory_bytes, keep_timing_cache, manifest_header, register_route, stage
 from tftrt_kit.routes.engine_step import check_and_build
@@ -31,7 +30,8 @@ class SegmentOptions:
         include_ops: Op types or node names forced into segments.
         refine_with_tensorrt: Ask the installed TensorRT parser about each segment and
             move the nodes it refuses to TensorFlow, re-segmenting until stable.
-        max_refinements: Most refinement rounds.
+        max_refinements: Refinement rounds that may move refused nodes to TensorFlow; a
+            segment still refused after them goes to TensorFlow whole (the route never fails).
         export: ONNX export options of the segments.
         rule_precision: Precision the op rules assume; ``None``: the route's. FakeQuant and
             QuantizeAndDequantize nodes go to TensorRT only at ``"int8"``; TF-TRT's INT8
@@ -65,18 +65,6 @@ def segment_source(source: Any, options: SegmentOptions, overrides: dict | None 
     )
 
 
-def refused_tf_nodes(onnx_node: str, origins: dict[str, tuple[str, ...]], nodes: set[str]) -> set[str]:
-    """The TF nodes to move back to TensorFlow when an ONNX node of a segment is refused.
-
-    ``origins`` (recorded while tf2onnx converted) names the TF node(s) each ONNX node
-    came from. A refusal with no origin in the segment (a node TensorFlow's graph
-    optimizer renamed, or an error naming no node) sends the whole segment back:
-    refinement must settle, and coverage 0 is the worst case.
-    """
-    found = nodes.intersection(origins.get(onnx_node, ()))
-    return found or set(nodes)
-
-
 def record_plan(entry: dict, outcome: Any, assets: Any) -> None:
     """Write a segment's plan (when one was built) into ``assets`` and record it in its manifest ``entry``."""
     built = outcome.plan is not None
@@ -96,16 +84,22 @@ class SegmentRoute:
 
     def __call__(self, source: Any, context: RouteContext) -> RouteResult:
         """Segment, export and build each segment, and write the artifact SavedModel."""
-        result = RouteResult(name="segment", precision=context.precision)
-        with stage(result, "segment"):
-            segmentation, models = self._segment_and_export(source, context, result)
         from tftrt_kit.routes.segment_partition import GraphTensors, part_spec
 
-        graph = GraphTensors(source.graph_def)
+        result = RouteResult(name="segment", precision=context.precision)
+        with stage(result, "segment"):
+            graph = GraphTensors(source.graph_def)
+            refined = self._refine(source, context, graph)
+        segmentation, models = refined.segmentation, refined.models
+        result.details["refinement_rounds"] = refined.rounds
+        result.details["tf2onnx_passes"] = refined.tf2onnx_passes
+        if refined.demoted:
+            result.details["segments_sent_back_whole"] = list(refined.demoted)
         parts = {p.name: p for p in (*segmentation.segments, *segmentation.islands)}
+        segment_names = {s.name for s in segmentation.segments}
         specs = {
             name: part_spec(
-                graph, name, "segment" if name.startswith("seg_") else "island", parts[name].inputs, parts[name].outputs,
+                graph, name, "segment" if name in segment_names else "island", parts[name].inputs, parts[name].outputs,
                 captured=source.captured_tensors,
             )
             for name in segmentation.parts_in_order
@@ -113,12 +107,10 @@ class SegmentRoute:
         total = sum(graph.flops(n) for n in segmentation.assignment)
         if total:
             result.flops_coverage = sum(graph.flops(n) for s in segmentation.segments for n in s.nodes) / total
-        del graph  # a second copy of the weights: not needed by the build or the save
+        del graph, refined  # a second copy of the weights: not needed by the build or the save
         models = self._apply_precision(source, context, result, models, specs)
-        outcomes = {}
         with stage(result, "build"):
-            for name, model in models.items():
-                outcomes[name] = check_and_build(model, context)
+            outcomes = self._build_segments(models, context)
         skipped = next((o.skipped for o in outcomes.values() if o.skipped), None)
         if skipped:
             result.details["tensorrt_skipped"] = skipped
@@ -135,52 +127,25 @@ class SegmentRoute:
         result.sizes["artifact_bytes"] = directory_bytes(result.artifact_dir)
         return result
 
-    def _segment_and_export(self, source: Any, context: RouteContext, result: RouteResult) -> tuple[Any, dict]:
-        """Segment, export every segment, and refine by tf2onnx's and TensorRT's refusals until stable."""
+    def _refine(self, source: Any, context: RouteContext, graph: Any) -> Any:
+        """Segment and export, moving what tf2onnx or the TensorRT parser refuses to TensorFlow until it settles."""
         from tftrt_kit.engines.tensorrt_builder import TensorRTBuilder
         from tftrt_kit.errors import MissingDependencyError
-        from tftrt_kit.segment.support import unsupported
+        from tftrt_kit.routes.segment_export import SegmentExporter
+        from tftrt_kit.routes.segment_refine import refine
 
-        builder = None
+        parser = None
         if self.options.refine_with_tensorrt:
             try:
-                builder = TensorRTBuilder(context.backend)
+                parser = TensorRTBuilder(context.backend)
             except MissingDependencyError:
-                builder = None
-        overrides: dict[str, Any] = {}
-        for round_ in range(self.options.max_refinements + 1):
-            segmentation = segment_source(source, self.options, overrides, context.precision)
-            models, refused = {}, {}
-            for seg in segmentation.segments:
-                nodes = set(seg.nodes)
-                try:
-                    traced = export_traced(
-                        source.graph_def, seg.inputs, seg.outputs, self.options.export, name=seg.name, large_graph=source.large_graph
-                    )
-                except UnsupportedOpError as err:
-                    # A node tf2onnx leaves unconverted keeps its TF node name.
-                    for op, onnx_node in err.ops:
-                        for tf_node in refused_tf_nodes(onnx_node, {onnx_node: (onnx_node,)}, nodes):
-                            refused[tf_node] = unsupported(f"tf2onnx could not convert {op}", "tf2onnx")
-                    continue
-                except ExportError as err:
-                    raise SegmentationError(f"Expected segment {seg.name} ({len(nodes)} nodes) to export to ONNX. Received: {err}") from err
-                if builder is not None:
-                    for node in builder.check(traced.model).unsupported_nodes:
-                        for tf_node in refused_tf_nodes(node.node, traced.origins, nodes):
-                            refused[tf_node] = unsupported(f"{builder.backend} parser: {node.reason}", "tensorrt")
-                models[seg.name] = traced.model
-            fresh = {k: v for k, v in refused.items() if k not in overrides}
-            if not fresh:
-                result.details["refinement_rounds"] = round_
-                if len(models) != len(segmentation.segments):
-                    raise SegmentationError("Expected every segment to export once refusals were moved to TensorFlow. Received: an export refusal naming no node of its segment.")
-                return segmentation, models
-            overrides.update(fresh)
-        raise SegmentationError(
-            f"Expected segmentation to settle within {self.options.max_refinements} refinement rounds. "
-            f"Received: TensorRT/tf2onnx still refusing nodes, e.g. {sorted(fresh)[:5]}."
-        )
+                parser = None
+        exporter = SegmentExporter(source, self.options.export, graph)
+        return refine(lambda overrides: segment_source(source, self.options, overrides, context.precision), exporter, parser, self.options.max_refinements)
+
+    def _build_segments(self, models: dict, context: RouteContext) -> dict:
+        """Segment name -> its TensorRT outcome (check, and a plan where a builder exists)."""
+        return {name: check_and_build(model, context) for name, model in models.items()}
 
     def _apply_precision(self, source: Any, context: RouteContext, result: RouteResult, models: dict, specs: dict) -> dict:
         if context.precision == "fp16":

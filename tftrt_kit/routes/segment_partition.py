@@ -2,9 +2,9 @@
 
 Each part (TensorRT segment or TensorFlow island) becomes a small ``GraphDef`` of its
 own nodes, with one ``Placeholder`` per tensor entering it; a ``tf.function`` imports
-that graph with ``input_map`` so the part runs natively in TensorFlow. Segments are
-exported to ONNX from the full frozen graph, fed at their intermediate input tensors
-(tf2onnx converts only what lies between), so ONNX names are TF tensor names.
+that graph with ``input_map`` so the part runs natively in TensorFlow. The same cut,
+over the union of the segments, is what tf2onnx converts
+(:mod:`tftrt_kit.routes.segment_export`).
 """
 
 from __future__ import annotations
