@@ -42,10 +42,9 @@ class Converted:
 
 
 def _canonical(name: str) -> str:
-    """A frozen-graph node name as the test graph named it (TF-TRT canonicalizes the same way)."""
-    for prefix in _CALL_PREFIXES:
-        if name.startswith(prefix):
-            return name[len(prefix) :]
+    """A frozen-graph node name as the test graph named it, without the prefix of each call it was inlined from."""
+    while name.startswith(_CALL_PREFIXES):
+        name = name.split("/", 1)[1]
     return name
 
 

@@ -170,6 +170,24 @@ def _control_dependency(inp: Any) -> Any:
     return _squeeze(_incompatible_binary(d2, inc1, name="incompatible2"))
 
 
+# --- tf_function_test.py: the graph calls a function marked _noinline (TF-TRT converted inside it) ---
+
+
+def _conv_and_pool(inp: Any) -> Any:
+    tf = _tf()
+    w = tf.constant([[[[1.0, 0.5, 4.0], [1.0, 0.5, 1.0]]]], name="weights")
+    conv = tf.nn.conv2d(inp, w, strides=[1, 2, 2, 1], padding="SAME", name="conv")
+    relu = tf.nn.relu(tf.nn.bias_add(conv, tf.constant([4.0, 1.5, 2.0], name="bias"), name="bias_add"), "relu")
+    return tf.squeeze(tf.nn.max_pool2d(tf.identity(relu, "identity"), [1, 2, 2, 1], [1, 2, 2, 1], "VALID", name="max_pool"))
+
+
+def _function_call(x: Any) -> Any:
+    tf = _tf()
+    spec = tf.TensorSpec([None, 32, 32, 2], tf.float32)
+    inner = tf.function(_conv_and_pool, input_signature=[spec], experimental_attributes={"_noinline": True})
+    return _identity(inner(x))
+
+
 # --- batch_matmul_test.py, identity_output_test.py, int32_test.py, cast_test.py, topk_test.py --
 
 
@@ -473,6 +491,8 @@ CASES: tuple[Case, ...] = (
          {"TRTEngineOp_000": ("add2", "add3", "mul1"), "TRTEngineOp_001": ("add", "add1", "mul")}),
     Case("ControlDependencyTest", "control_deps_test.py", _control_dependency, _batch_dynamic(_NHWC4), _dims(_NHWC4), 2,
          {"TRTEngineOp_000": ("c1", "add", "add1", "mul"), "TRTEngineOp_001": ("c2", "add2", "add3", "mul1")}),
+    Case("TfFunctionTest", "tf_function_test.py", _function_call, _batch_dynamic((10, 32, 32, 2)), _dims((10, 32, 32, 2)), 1,
+         {"TRTEngineOp_000": ("weights", "conv", "bias", "bias_add", "relu", "identity", "max_pool")}),
     Case("BatchMatMulTwoTensorTest", "batch_matmul_test.py", _batch_matmul_two_tensors, _static((12, 5, 8, 12), (12, 5, 12, 7)),
          _dims((12, 5, 8, 12), (12, 5, 12, 7)), 1, {"TRTEngineOp_0": ("matmul", "relu")}),
     Case("BatchMatMulWeightBroadcastTest", "batch_matmul_test.py", _batch_matmul_weight((1, 5, 7)), _static((12, 9, 5)), _dims((12, 9, 5)), 1,
