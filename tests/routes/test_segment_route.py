@@ -102,11 +102,17 @@ def test_every_segment_onnx_is_a_tensorrt_model(converted):
         onnx.checker.check_model(model)
         assert foreign_nodes(model) == []
         assert sorted(i.name for i in model.graph.input) == sorted(i["name"] for i in part["inputs"])
-        if part["tensorrt"] is not None:
-            assert part["tensorrt"]["accepted"] and part["plan_file"]
-            assert (result.artifact_dir / ASSETS / part["plan_file"]).stat().st_size == part["tensorrt"]["plan_bytes"]
-    infos = {s.name: s for s in result.segments}
-    assert all(info.tensorrt is None or info.tensorrt.accepted for info in infos.values())
+
+
+def test_every_segment_has_an_accepted_plan(converted):
+    _, result = converted("middle_op")
+    segments = [part for part in _manifest(result)["parts"] if part["kind"] == "segment"]
+    if any(part["tensorrt"] is None for part in segments):
+        pytest.skip(f"no TensorRT builder checked the segments: {result.details.get('tensorrt_skipped', 'none installed')}")
+    for part in segments:
+        assert part["tensorrt"]["accepted"] and part["plan_file"]
+        assert (result.artifact_dir / ASSETS / part["plan_file"]).stat().st_size == part["tensorrt"]["plan_bytes"]
+    assert all(info.tensorrt.accepted for info in result.segments)
 
 
 def test_parser_refusal_moves_nodes_to_tensorflow(source_of, tmp_path):

@@ -32,30 +32,53 @@ def test_onnx_route_without_plan(tmp_path, artifacts, precision):
     assert f"precision {precision}" in (repository.path / "cnn" / "config.pbtxt").read_text()
 
 
-def _with_plan(tmp_path, artifact, backend):
-    """The artifact copied, with a plan file the manifest says ``backend`` built (export copies it, never runs it)."""
-    copy = tmp_path / f"onnx_{backend}"
+def _with_plan(tmp_path, artifact, backend, max_batch=None):
+    """The artifact copied, with a plan file the manifest says ``backend`` built (export copies it, never runs it).
+
+    The manifest keeps the profiles the route recorded; ``max_batch`` rewrites their largest batch.
+    """
+    copy = tmp_path / f"onnx_{backend}_{max_batch}"
     shutil.copytree(artifact, copy)
     manifest = json.loads((copy / "manifest.json").read_text())
-    manifest.update(plan_file=f"model.{backend}.plan", plan_backend=backend, tensorrt={"backend": f"{backend} 10.9.0", "accepted": True})
+    tensorrt = {**(manifest.get("tensorrt") or {}), "backend": f"{backend} 10.9.0", "accepted": True}
+    if max_batch is not None:
+        for profile in tensorrt["profiles"]:
+            for shapes in profile.values():
+                shapes["max"][0] = max_batch
+    manifest.update(plan_file=f"model.{backend}.plan", plan_backend=backend, tensorrt=tensorrt)
     (copy / manifest["plan_file"]).write_bytes(b"plan bytes")
     (copy / "manifest.json").write_text(json.dumps(manifest))
     return copy
 
 
-@pytest.mark.parametrize("precision", ["fp32", "fp16"])
-def test_onnx_route_with_tensorrt_plan_adds_gpu_model(tmp_path, artifacts, precision):
-    artifact = _with_plan(tmp_path, artifacts(precision).routes["onnx"].artifact_dir, "tensorrt")
+@pytest.mark.parametrize("precision, max_batch", [("fp32", None), ("fp16", None), ("fp32", 12)])
+def test_onnx_route_with_tensorrt_plan_adds_gpu_model(tmp_path, artifacts, precision, max_batch):
+    built = artifacts(precision, True).routes["onnx"]
+    if not (built.tensorrt and built.tensorrt.profiles):
+        pytest.skip(f"no TensorRT builder recorded the plan's profiles: {built.details.get('tensorrt_skipped', 'none installed')}")
+    artifact = _with_plan(tmp_path, built.artifact_dir, "tensorrt", max_batch)
+    profiles = json.loads((artifact / "manifest.json").read_text())["tensorrt"]["profiles"]
+    cap = max(min(shapes["max"][0] for shapes in profile.values()) for profile in profiles)
+    assert cap < 64 and (max_batch is None or cap == max_batch)
     repository = export(artifact, tmp_path / "repo", name="cnn", max_batch_size=64)
     assert [(m.name, m.runs_on, m.kind) for m in repository.models] == [
         ("cnn", "onnxruntime_onnx", "KIND_CPU"), ("cnn_trt", "tensorrt_plan", "KIND_GPU")]
     config = _parsed(repository, "cnn_trt")
     assert config.platform == "tensorrt_plan"
-    assert config.max_batch_size == 32, "capped at the plan's optimization profile maximum"
-    assert max(config.dynamic_batching.preferred_batch_size) <= 32
+    assert config.max_batch_size == cap, "capped at the largest batch of the plan's recorded profiles"
+    assert max(config.dynamic_batching.preferred_batch_size) <= cap
     text = (repository.path / "cnn_trt" / "config.pbtxt").read_text()
     assert "GPU model and TensorRT version" in text
     assert (repository.path / "cnn_trt" / "1" / "model.plan").read_bytes() == b"plan bytes"
+
+
+def test_plan_without_recorded_profiles_is_not_offered(tmp_path, artifacts):
+    artifact = _with_plan(tmp_path, artifacts().routes["onnx"].artifact_dir, "tensorrt")
+    manifest = json.loads((artifact / "manifest.json").read_text())
+    manifest["tensorrt"].pop("profiles", None)
+    (artifact / "manifest.json").write_text(json.dumps(manifest))
+    repository = export(artifact, tmp_path / "repo", name="cnn")
+    assert [m.name for m in repository.models] == ["cnn"] and "no optimization profile" in repository.skipped["cnn_trt"]
 
 
 def test_tensorrt_rtx_plan_is_not_offered_to_triton(tmp_path, artifacts):

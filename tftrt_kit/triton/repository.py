@@ -207,9 +207,11 @@ def _onnx_models(base: str, directory: Path, manifest: dict, batching: BatchingO
         skipped[trt_name] = (f"the plan was built by {built_by}; Triton's tensorrt_plan platform loads plans of NVIDIA "
                              f"TensorRT only (serve {base} on ONNX Runtime, or convert with backend='tensorrt')")
         return models
-    from tftrt_kit.engines.tensorrt_builder import BuildOptions
-
-    profile_max = BuildOptions().batch_sizes[2]
+    profile_max = plan_max_batch(manifest)
+    if profile_max is None:
+        skipped[trt_name] = ("the manifest records no optimization profile for the plan, so the largest batch it takes is "
+                             f"unknown (serve {base} on ONNX Runtime, or convert again with this tftrt_kit)")
+        return models
     trt_batching = dataclasses.replace(
         batching, max_batch_size=min(batching.max_batch_size, profile_max),
         preferred_batch_sizes=tuple(b for b in batching.preferred_batch_sizes or () if b <= profile_max) or None,
@@ -224,6 +226,21 @@ def _onnx_models(base: str, directory: Path, manifest: dict, batching: BatchingO
                                        gpu=True, notes=trt_notes, dtypes=dtypes), "onnx", "tensorrt_plan",
                            {"model.plan": directory / plan_file}))
     return models
+
+
+def plan_max_batch(manifest: dict[str, Any]) -> int | None:
+    """The largest batch the artifact's plan takes: over its profiles, the most any profile's maxima allow.
+
+    Read from ``manifest["tensorrt"]["profiles"]`` (``[{input: {"min", "opt", "max"}}]``); None
+    when the manifest records no profile with a batch dimension.
+    """
+    profiles = (manifest.get("tensorrt") or {}).get("profiles") or []
+    caps = []
+    for profile in profiles:
+        batches = [shapes["max"][0] for shapes in profile.values() if shapes.get("max")]
+        if batches:
+            caps.append(min(int(b) for b in batches))
+    return max(caps) if caps else None
 
 
 def _onnx_dtypes(path: Path, inputs: list[TensorSpec], outputs: list[TensorSpec]) -> dict[str, str]:
