@@ -14,16 +14,16 @@ import numpy as np
 from tftrt_kit._memory import collect_if_large
 from tftrt_kit.errors import ConfigError, TftrtKitError
 from tftrt_kit.report.data import Report, RouteResult, SourceSummary, Tolerances
-from tftrt_kit.routes import RouteContext, load_routes
+from tftrt_kit.routes import RouteContext
+from tftrt_kit.routes.registry import default_routes
+from tftrt_kit.routes.registry import routes as registered_routes
 from tftrt_kit.source import load_source
-
-DEFAULT_ROUTES = ("segment", "onnx")
 
 
 def convert(
     source: Any,
     *,
-    routes: Sequence[str] = DEFAULT_ROUTES,
+    routes: Sequence[str] | None = None,
     precision: str = "fp32",
     calibration_data: Any = None,
     calibration_method: str = "max",
@@ -43,7 +43,8 @@ def convert(
 
     Args:
         source: SavedModel directory, ``.keras`` file or ``keras.Model``.
-        routes: Route names, in order (``"segment"``, ``"onnx"``).
+        routes: Route names, in order; default: the registry's default routes
+            (``("segment", "onnx")``, see :mod:`tftrt_kit.routes.registry`).
         precision: ``"fp32"``, ``"fp16"`` or ``"int8"`` (INT8 needs ``calibration_data``).
         calibration_data: Inputs for INT8 calibration: arrays, dict of arrays, a
             ``tf.data.Dataset`` or a generator.
@@ -93,12 +94,13 @@ def convert(
     from tftrt_kit.native_logs import captured, quiet_tensorflow
     from tftrt_kit.preflight import check_call
 
+    routes = default_routes() if routes is None else routes
     check_call(
         source, routes=routes, precision=precision, calibration_data=calibration_data, calibration_method=calibration_method,
         output_dir=output_dir, overwrite=overwrite, route_options=route_options,
     )
     engine = _engine_options(engine)
-    registry = load_routes()
+    registry = registered_routes()
     bench = _bench_options(benchmark)
     tolerances = tolerances if tolerances is not None else Tolerances()
     quiet_tensorflow()
@@ -125,7 +127,7 @@ def convert(
         results, models = {}, {}
         options = dict(route_options or {})
         for name in routes:
-            route = registry[name](options[name]) if name in options else registry[name]()
+            route = registry[name].route(options[name]) if name in options else registry[name].route()
             results[name], model = _run_route(route, loaded, context, inputs, tolerances, bar)
             if model is not None:
                 models[name] = model

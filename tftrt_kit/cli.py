@@ -87,6 +87,9 @@ def _names(text: str) -> tuple[str, ...]:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``tftrt-kit``."""
     from tftrt_kit import __version__
+    from tftrt_kit.engines.executors import executor_names
+    from tftrt_kit.precisions import PRECISIONS
+    from tftrt_kit.routes.registry import default_routes
 
     parser = argparse.ArgumentParser(
         prog="tftrt-kit",
@@ -105,8 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Convert SRC by each route, evaluate every artifact against the source and benchmark it, then print the report."))
     convert.add_argument("source", nargs="?", metavar="SRC", help="SavedModel directory or .keras file")
     convert.add_argument("--demo", action="store_true", help="convert the built-in demo CNN instead of SRC")
-    convert.add_argument("--routes", type=_routes, default=("segment", "onnx"), help="comma-separated routes (default: segment,onnx)")
-    convert.add_argument("--precision", choices=("fp32", "fp16", "int8"), default="fp32", help="default: fp32")
+    convert.add_argument("--routes", type=_routes, default=default_routes(), help=f"comma-separated routes (default: {','.join(default_routes())})")
+    convert.add_argument("--precision", choices=PRECISIONS, default="fp32", help="default: fp32")
     convert.add_argument("--signature", default=None, help="signature key (default: serving_default)")
     convert.add_argument("--calibration-data", type=Path, default=None, metavar="FILE", help="INT8 calibration inputs (.npy, or .npz by input name)")
     convert.add_argument("--out", type=Path, default=None, metavar="DIR", help="write artifacts to DIR/<route> (default: a temporary directory)")
@@ -150,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Measure the latency of ARTIFACT (a directory written by convert) on seeded generated inputs."))
     bench.add_argument("artifact", type=Path, metavar="ARTIFACT", help="artifact directory, e.g. out/onnx")
     bench.add_argument("--batch-sizes", type=_batch_sizes, default=(1, 8, 32), metavar="B,B,..", help="default: 1,8,32")
-    bench.add_argument("--executor", choices=("auto", "tensorrt", "onnxruntime", "tensorflow"), default="auto", help="default: auto")
+    bench.add_argument("--executor", choices=executor_names(), default="auto", help="default: auto")
 
     compare = commands.add_parser("compare", help="show several saved reports side by side", description=(
         "Show the routes of several JSON reports (written by convert --report FILE.json) side by side."))

@@ -41,7 +41,7 @@ def accuracy_inputs(source: Any, *, precision: str, calibration_data: Any, sampl
         CalibrationError: ``calibration_data`` does not match them.
     """
     if sample_data is not None:
-        from tftrt_kit.runtime.loader import InputChecker
+        from tftrt_kit.runtime.inputs import InputChecker
 
         return AccuracyInputs(InputChecker(list(source.inputs))(sample_data, {}), "sample_data", calibration_data)
     if calibration_data is None:

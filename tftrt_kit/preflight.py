@@ -60,10 +60,10 @@ def _faults(
 ) -> list[TftrtKitError]:
     from tftrt_kit.runtime.artifact import check_output_dir
     from tftrt_kit.quantize.histogram import METHODS
-    from tftrt_kit.routes import load_routes
-    from tftrt_kit.routes.base import PRECISIONS
+    from tftrt_kit.precisions import PRECISIONS
+    from tftrt_kit.routes.registry import routes as registered_routes
 
-    registry = load_routes()
+    registry = registered_routes()
     faults: list[TftrtKitError] = []
     if isinstance(source, (str, Path)) and not Path(source).exists():
         faults.append(SourceError(f"Expected a SavedModel directory or a .keras file. Received: path={str(source)!r}, which does not exist."))

@@ -271,7 +271,7 @@ def test_valid_plan_that_cannot_deserialize_here_falls_back(with_plan):
         warnings.simplefilter("error", RuntimeWarning)
         with pytest.raises(RuntimeWarning, match="running on ONNX Runtime"):
             tftrt_kit.load(with_plan)
-    model = _falls_back(with_plan, "TensorRT plan not usable here")
+    model = _falls_back(with_plan, "TensorRT not usable here")
     assert model(image=np.zeros((1, 16, 16, 3), "float32"))["output_0"].shape == (1, 5)
 
 

@@ -16,7 +16,7 @@ from tftrt_kit._lazy import lazy_getattr
 _EXPORTS = {
     "SCHEMA_VERSION": ".data",
     "MEASUREMENT_STAGES": ".data",
-    "STAGE_ORDER": ".data",
+    "STAGE_ORDER": ".text",
     "Thresholds": ".data",
     "Tolerances": ".data",
     "Latency": ".data",
@@ -28,6 +28,8 @@ _EXPORTS = {
     "RouteResult": ".data",
     "SourceSummary": ".data",
     "Report": ".data",
+    "TensorRTCheck": ".tensorrt",
+    "UnsupportedNode": ".tensorrt",
     "render_text": ".text",
     "render_markdown": ".markdown",
     "render_html_fragment": ".html",

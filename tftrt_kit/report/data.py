@@ -11,16 +11,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tftrt_kit.engines.tensorrt_builder import TensorRTCheck
+from tftrt_kit.report.tensorrt import TensorRTCheck
 from tftrt_kit.source import TensorSpec
 
 SCHEMA_VERSION = 1
 
 #: Stages that measure an artifact rather than make it; excluded from conversion time.
 MEASUREMENT_STAGES = ("evaluate", "benchmark")
-
-#: Display order of stage timings; stages not listed follow in the order they ran.
-STAGE_ORDER = ("load", "freeze", "support", "segment", "partition", "quantize", "calibrate", "export", "fp16", "build", "save", "evaluate", "benchmark")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,11 +58,9 @@ class Tolerances:
         Raises:
             ConfigError: unknown precision.
         """
-        if precision not in ("fp32", "fp16", "int8"):
-            from tftrt_kit.errors import ConfigError
+        from tftrt_kit.precisions import check_precision
 
-            raise ConfigError(f"Expected precision in ('fp32', 'fp16', 'int8'). Received: precision={precision!r}.")
-        return getattr(self, precision)
+        return getattr(self, check_precision(precision))
 
 
 @dataclasses.dataclass
@@ -294,7 +289,7 @@ class Report:
         """Serialize to JSON (routes and stages keep their order); also write it atomically to ``path`` when given."""
         text = json.dumps(self.to_dict(), indent=2)
         if path is not None:
-            from tftrt_kit.runtime.artifact import write_text_atomic
+            from tftrt_kit._files import write_text_atomic
 
             write_text_atomic(Path(path), text)
         return text
@@ -411,7 +406,7 @@ class Report:
 
 def _written(text: str, path: str | Path | None) -> str:
     if path is not None:
-        from tftrt_kit.runtime.artifact import write_text_atomic
+        from tftrt_kit._files import write_text_atomic
 
         write_text_atomic(Path(path), text)
     return text

@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Sequence
 
-from tftrt_kit.report.data import STAGE_ORDER
+#: Display order of stage timings; stages not listed follow in the order they ran.
+STAGE_ORDER = ("load", "freeze", "support", "segment", "partition", "quantize", "calibrate", "export", "fp16", "build", "save", "evaluate", "benchmark")
 
 
 @dataclasses.dataclass

@@ -1,18 +1,6 @@
-"""Conversion routes. Each registers itself in :data:`tftrt_kit.routes.base.ROUTES`."""
+"""Conversion routes: one module per route, each with one entry in :mod:`tftrt_kit.routes.registry`."""
 
-from tftrt_kit.routes.base import ROUTES, RouteContext, register_route
+from tftrt_kit.routes.base import RouteContext
+from tftrt_kit.routes.registry import ROUTES, RouteEntry, default_routes, register_route, route_entry, routes
 
-__all__ = ["ROUTES", "RouteContext", "register_route", "load_routes"]
-
-
-def load_routes() -> dict:
-    """Import the built-in route modules (registering them) and return the registry."""
-    import importlib
-
-    for module in ("tftrt_kit.routes.onnx", "tftrt_kit.routes.segment"):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as err:
-            if err.name != module:
-                raise
-    return ROUTES
+__all__ = ["ROUTES", "RouteContext", "RouteEntry", "default_routes", "register_route", "route_entry", "routes"]

@@ -1,4 +1,4 @@
-"""What every route shares: its context, stage timing, and the route registry."""
+"""What every route shares: its context, stage timing, and the fields every manifest holds."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ import contextlib
 import dataclasses
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Iterator, Protocol
 
 from tftrt_kit.engines.tensorrt_builder import EngineOptions
 from tftrt_kit.report.data import RouteResult
-
-PRECISIONS = ("fp32", "fp16", "int8")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,20 +46,6 @@ class Route(Protocol):
     name: str
 
     def __call__(self, source: Any, context: RouteContext) -> RouteResult: ...
-
-
-ROUTES: dict[str, Callable[[], Route]] = {}
-
-
-def register_route(name: str) -> Callable[[type], type]:
-    """Class decorator adding a route to :data:`ROUTES` under ``name``."""
-
-    def decorate(cls: type) -> type:
-        cls.name = name
-        ROUTES[name] = cls
-        return cls
-
-    return decorate
 
 
 @contextlib.contextmanager

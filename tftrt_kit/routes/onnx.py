@@ -6,14 +6,22 @@ from typing import Any
 
 from tftrt_kit.export import ExportOptions, convert_to_fp16, export_source
 from tftrt_kit.report.data import RouteResult
-from tftrt_kit.routes.base import RouteContext, directory_bytes, keep_timing_cache, manifest_header, register_route, stage
+from tftrt_kit.routes.base import RouteContext, directory_bytes, keep_timing_cache, manifest_header, stage
 from tftrt_kit.routes.engine_step import check_and_build
+from tftrt_kit.routes.registry import register_route
 from tftrt_kit.runtime.artifact import atomic_directory, write_manifest
+from tftrt_kit.runtime.manifest_schema import ONNX_FIELDS
 
 MODEL_FILE = "model.onnx"
 
 
-@register_route("onnx")
+@register_route(
+    "onnx",
+    manifest_schema=ONNX_FIELDS,
+    loader="tftrt_kit.runtime.loader:OnnxArtifactModel",
+    triton_exporter="tftrt_kit.triton.repository:onnx_models",
+    default_order=2,
+)
 class OnnxRoute:
     """The whole signature as one ONNX model and one TensorRT plan."""
 

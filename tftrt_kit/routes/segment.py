@@ -12,9 +12,11 @@ from typing import Any
 
 from tftrt_kit.export import ExportOptions, convert_to_fp16
 from tftrt_kit.report.data import Fallback, RouteResult, SegmentInfo
-from tftrt_kit.routes.base import RouteContext, directory_bytes, keep_timing_cache, manifest_header, register_route, stage
+from tftrt_kit.routes.base import RouteContext, directory_bytes, keep_timing_cache, manifest_header, stage
 from tftrt_kit.routes.engine_step import check_and_build
+from tftrt_kit.routes.registry import register_route
 from tftrt_kit.runtime.artifact import SEGMENT_ASSETS, atomic_directory, write_manifest
+from tftrt_kit.runtime.manifest_schema import SEGMENT_FIELDS
 
 ASSETS = SEGMENT_ASSETS
 
@@ -75,7 +77,13 @@ def record_plan(entry: dict, outcome: Any, assets: Any) -> None:
         (assets / entry["plan_file"]).write_bytes(outcome.plan)
 
 
-@register_route("segment")
+@register_route(
+    "segment",
+    manifest_schema=SEGMENT_FIELDS,
+    loader="tftrt_kit.runtime.segment:SegmentArtifactModel",
+    triton_exporter="tftrt_kit.triton.repository:segment_model",
+    default_order=1,
+)
 class SegmentRoute:
     """TensorRT segments inside a SavedModel that stays native TensorFlow."""
 

@@ -1,4 +1,4 @@
-"""Loading a written artifact: its manifest, the loader of its route, input checks, executors.
+"""Loading a written artifact: its manifest, the loader its route registers, input checks, the executor of each part.
 
 Names resolve lazily, so ``import tftrt_kit.runtime`` stays instant.
 
@@ -13,14 +13,10 @@ from __future__ import annotations
 from tftrt_kit._lazy import lazy_getattr
 
 _EXPORTS = {
-    "EXECUTORS": ".loader",
-    "LOADERS": ".loader",
-    "register_loader": ".loader",
     "load": ".loader",
-    "InputChecker": ".loader",
-    "check_plan": ".loader",
+    "open_runner": ".loader",
     "OnnxArtifactModel": ".loader",
-    "engine_runner": ".loader",
+    "InputChecker": ".inputs",
     "SegmentArtifactModel": ".segment",
     "MANIFEST": ".artifact",
     "MANIFEST_VERSION": ".artifact",
@@ -29,7 +25,6 @@ _EXPORTS = {
     "check_output_dir": ".artifact",
     "read_manifest": ".artifact",
     "write_manifest": ".artifact",
-    "write_text_atomic": ".artifact",
     "resolve_inside": ".artifact",
 }
 

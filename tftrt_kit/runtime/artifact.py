@@ -7,7 +7,8 @@ directories left behind by a killed process are removed by the next write to the
 same target.
 
 The manifest is plain JSON (never pickle) with a ``schema_version``. Its schema is
-checked field by field per route (:data:`SCHEMAS`); fields it does not know are
+checked field by field: the fields every manifest holds, then those its route's
+registry entry declares; fields it does not know are
 tolerated, so a newer tftrt_kit may add optional fields without a version bump,
 while any breaking change bumps :data:`MANIFEST_VERSION`. Every ``*_file`` (a
 relative path string or null) and ``*_files`` (a list of them) entry, at any
@@ -25,12 +26,13 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
+from tftrt_kit._files import fsync_directory, umask, write_text_atomic
 from tftrt_kit.errors import ArtifactError, OutputDirError
-from tftrt_kit.runtime.manifest_schema import SCHEMAS
+from tftrt_kit.routes.registry import routes
+from tftrt_kit.runtime.manifest_schema import SHARED
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
-ROUTES = ("onnx", "segment")
 SEGMENT_ASSETS = Path("assets") / "tftrt_kit"
 _PARTIAL = "partial"
 _OLD = "old"
@@ -59,7 +61,7 @@ def atomic_directory(target: Path, *, overwrite: bool = False) -> Iterator[Path]
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_staging(target)
     staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(target, _PARTIAL), dir=target.parent))
-    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private; an artifact is shared like any directory
+    os.chmod(staging, 0o777 & ~umask())  # mkdtemp makes it private; an artifact is shared like any directory
     try:
         yield staging
         _fsync_tree(staging)
@@ -70,7 +72,7 @@ def atomic_directory(target: Path, *, overwrite: bool = False) -> Iterator[Path]
             shutil.rmtree(trash, ignore_errors=True)
         else:
             os.replace(staging, target)
-        _fsync_directory(target.parent)
+        fsync_directory(target.parent)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -159,44 +161,7 @@ def _fsync_tree(root: Path) -> None:
             if not os.path.islink(path):
                 with open(path, "rb") as handle:
                     os.fsync(handle.fileno())
-        _fsync_directory(Path(directory))
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a flushed temporary sibling and a rename.
-
-    Args:
-        path: Destination file; its parent is created if needed.
-        text: Content, written as UTF-8.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes it private; the file replaces an ordinary one
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-        _fsync_directory(path.parent)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        fsync_directory(Path(directory))
 
 
 def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
@@ -285,10 +250,11 @@ def validate_manifest(data: Any, directory: Path) -> None:
             f"Expected manifest schema_version <= {MANIFEST_VERSION}. Received: {version} in {where!r}; "
             "upgrade tftrt_kit to load this artifact."
         )
+    known = routes()
     route = data.get("route")
-    if not isinstance(route, str) or route not in ROUTES:
-        raise ArtifactError(f"Expected route in {ROUTES} in {where!r}. Received: route={route!r}.")
-    for field, check in SCHEMAS[route].items():
+    if not isinstance(route, str) or route not in known:
+        raise ArtifactError(f"Expected route in {sorted(known)} in {where!r}. Received: route={route!r}.")
+    for field, check in {**SHARED, **known[route].manifest_schema}.items():
         problem = check(data[field]) if field in data else "present"
         if problem is not None:
             received = _short(data.get(field, "<missing>"))

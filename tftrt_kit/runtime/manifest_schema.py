@@ -1,7 +1,8 @@
-"""The manifest schema, route by route: which fields a manifest must hold and of what type.
+"""The manifest schema: the fields every manifest holds, and the checks routes declare their own fields with.
 
-Each field maps to a check returning None when the value is valid, else what was
-expected (for the message). Fields a schema does not list are tolerated: a newer
+Each route's registry entry (:mod:`tftrt_kit.routes.registry`) carries the fields of
+its manifests; those of the built-in routes are here. Each field maps to a check
+returning None when the value is valid, else what was expected (for the message). Fields a schema does not list are tolerated: a newer
 tftrt_kit may add optional fields without a version bump; a breaking change bumps
 ``tftrt_kit.runtime.artifact.MANIFEST_VERSION``.
 """
@@ -10,9 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from tftrt_kit.source import SIGNATURE_DTYPES
-
-PRECISIONS = ("fp32", "fp16", "int8")
+from tftrt_kit.precisions import PRECISIONS
+from tftrt_kit.source import SIGNATURE_DTYPES, SUPPORTED_INPUT_DTYPES
 
 #: A field check: returns None when ``value`` is valid, else what was expected.
 Check = Callable[[Any], "str | None"]
@@ -88,7 +88,8 @@ def _strings(value: Any) -> str | None:
     return None if isinstance(value, list) and all(isinstance(v, str) for v in value) else "a list of strings"
 
 
-_SHARED: dict[str, Check] = {
+#: Fields of every manifest, whatever its route.
+SHARED: dict[str, Check] = {
     "precision": one_of(*PRECISIONS),
     "source": of_type(str),
     "signature": of_type(str),
@@ -96,19 +97,18 @@ _SHARED: dict[str, Check] = {
     "outputs": tensor_specs(),
 }
 
-#: Route -> its required fields and their checks; fields not listed are tolerated.
-SCHEMAS: dict[str, dict[str, Check]] = {
-    "onnx": {
-        **_SHARED,
-        "onnx_file": of_type(str),
-        "plan_file": nullable(of_type(str)),
-        "plan_backend": nullable(of_type(str)),
-        "tensorrt": nullable(of_type(dict)),
-    },
-    "segment": {
-        **_SHARED,
-        "input_tensors": _strings,
-        "output_tensors": _strings,
-        "parts": _parts,
-    },
+#: The onnx route's own fields (its registry entry carries them); its inputs are ONNX graph inputs, never strings.
+ONNX_FIELDS: dict[str, Check] = {
+    "inputs": tensor_specs(SUPPORTED_INPUT_DTYPES),
+    "onnx_file": of_type(str),
+    "plan_file": nullable(of_type(str)),
+    "plan_backend": nullable(of_type(str)),
+    "tensorrt": nullable(of_type(dict)),
+}
+
+#: The segment route's own fields (its registry entry carries them).
+SEGMENT_FIELDS: dict[str, Check] = {
+    "input_tensors": _strings,
+    "output_tensors": _strings,
+    "parts": _parts,
 }

@@ -35,6 +35,8 @@ def add_parsers(subcommands: Any) -> None:
         >>> commands = argparse.ArgumentParser().add_subparsers(dest="command")  # doctest: +SKIP
         >>> add_parsers(commands)                                                # doctest: +SKIP
     """
+    from tftrt_kit.engines.executors import executor_names
+
     export = subcommands.add_parser("triton-export", help="write a Triton model repository for an artifact", description=(
         "Write a Triton Inference Server model repository (<name>/config.pbtxt, <name>/1/<model>) serving ARTIFACT "
         "(a directory written by convert) or every ok route of a JSON report; each config is validated against "
@@ -56,7 +58,7 @@ def add_parsers(subcommands: Any) -> None:
     serve.add_argument("--grpc-port", type=int, default=8001, help="default: 8001 (--check: a free port)")
     serve.add_argument("--name", default="model", help="model name clients call (default: model)")
     _batching_arguments(serve)
-    serve.add_argument("--executor", choices=("auto", "tensorrt", "onnxruntime", "tensorflow"), default="auto", help="default: auto")
+    serve.add_argument("--executor", choices=executor_names(), default="auto", help="default: auto")
     serve.add_argument("--check", action="store_true", help="run a load check and stop")
     serve.add_argument("--source", default=None, metavar="SRC", help="--check: compare with this SavedModel or .keras file")
     serve.add_argument("--requests", type=int, default=64, help="--check: requests to send (default: 64)")

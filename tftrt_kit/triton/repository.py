@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tftrt_kit.errors import ArtifactError, ConfigError
+from tftrt_kit.routes.registry import route_entry
 from tftrt_kit.runtime.artifact import atomic_directory, read_manifest, write_text_atomic
 from tftrt_kit.source import TensorSpec
 from tftrt_kit.triton.config import BatchingOptions, ModelConfig, parse_config, triton_dtype
@@ -72,8 +73,8 @@ class TritonRepository:
 
 
 @dataclasses.dataclass
-class _Planned:
-    """A model to write: its config and the files to copy into its version folder."""
+class PlannedModel:
+    """A model a route's Triton exporter plans to write: its config and the files to copy into its version folder."""
 
     config: ModelConfig
     route: str
@@ -126,17 +127,14 @@ def export(
     """
     batching = BatchingOptions(max_batch_size, instances, dynamic_batching, preferred_batch_sizes, max_queue_delay_us)
     artifacts = _artifacts(artifact_or_report)
-    planned: list[_Planned] = []
+    planned: list[PlannedModel] = []
     skipped: dict[str, str] = {}
     for route, directory in artifacts:
         manifest = read_manifest(directory)
         base = _model_name(name, manifest)
         if len(artifacts) > 1:
             base = f"{base}_{route}"
-        if manifest["route"] == "onnx":
-            planned += _onnx_models(base, directory, manifest, batching, skipped)
-        else:
-            planned.append(_segment_model(base, directory, manifest, batching))
+        planned += route_entry(manifest["route"]).export_triton()(base, directory, manifest, batching, skipped)
     names = [p.config.name for p in planned]
     if len(set(names)) != len(names):
         raise ConfigError(f"Expected distinct model names in one repository. Received: {names}.")
@@ -190,13 +188,14 @@ def _specs(manifest: dict) -> tuple[list[TensorSpec], list[TensorSpec], bool]:
     return inputs, outputs, batched
 
 
-def _onnx_models(base: str, directory: Path, manifest: dict, batching: BatchingOptions, skipped: dict[str, str]) -> list[_Planned]:
+def onnx_models(base: str, directory: Path, manifest: dict, batching: BatchingOptions, skipped: dict[str, str]) -> list[PlannedModel]:
+    """The onnx route's Triton exporter: an ONNX Runtime model, and a TensorRT plan model when Triton can load the plan."""
     inputs, outputs, batched = _specs(manifest)
     onnx_file = directory / manifest["onnx_file"]
     dtypes = _onnx_dtypes(onnx_file, inputs, outputs)
     notes = (f"tftrt_kit onnx route, precision {manifest['precision']}, source {manifest['source']}",
              "ONNX Runtime backend: serves on CPU-only and GPU Triton alike.")
-    models = [_Planned(ModelConfig(base, inputs, outputs, platform="onnxruntime_onnx", batched=batched, batching=batching,
+    models = [PlannedModel(ModelConfig(base, inputs, outputs, platform="onnxruntime_onnx", batched=batched, batching=batching,
                                    notes=notes, dtypes=dtypes), "onnx", "onnxruntime_onnx", {"model.onnx": onnx_file})]
     plan_file, module = manifest.get("plan_file"), manifest.get("plan_backend")
     if not plan_file:
@@ -222,7 +221,7 @@ def _onnx_models(base: str, directory: Path, manifest: dict, batching: BatchingO
         f"  trtexec --onnx=../{base}/1/model.onnx --saveEngine=1/model.plan  (with the same batch profile)",
         f"max_batch_size is capped at the plan's optimization profile maximum ({profile_max}).",
     )
-    models.append(_Planned(ModelConfig(trt_name, inputs, outputs, platform="tensorrt_plan", batched=batched, batching=trt_batching,
+    models.append(PlannedModel(ModelConfig(trt_name, inputs, outputs, platform="tensorrt_plan", batched=batched, batching=trt_batching,
                                        gpu=True, notes=trt_notes, dtypes=dtypes), "onnx", "tensorrt_plan",
                            {"model.plan": directory / plan_file}))
     return models
@@ -255,7 +254,8 @@ def _onnx_dtypes(path: Path, inputs: list[TensorSpec], outputs: list[TensorSpec]
     return {s.name: triton_dtype(onnx.helper.tensor_dtype_to_np_dtype(found[s.name]).name) for s in (*inputs, *outputs)}
 
 
-def _segment_model(base: str, directory: Path, manifest: dict, batching: BatchingOptions) -> _Planned:
+def segment_model(base: str, directory: Path, manifest: dict, batching: BatchingOptions, skipped: dict[str, str]) -> list[PlannedModel]:
+    """The segment route's Triton exporter: a Python-backend model running the artifact through ``tftrt_kit.load()``."""
     from tftrt_kit.triton import model_py
 
     inputs, outputs, batched = _specs(manifest)
@@ -267,4 +267,4 @@ def _segment_model(base: str, directory: Path, manifest: dict, batching: Batchin
     if gpu:
         notes += ("KIND_GPU: the artifact holds TensorRT plans. On a CPU-only Triton use KIND_CPU (segments then run on ONNX Runtime).",)
     config = ModelConfig(base, inputs, outputs, backend="python", batched=batched, batching=batching, gpu=gpu, notes=notes)
-    return _Planned(config, "segment", "python", {"model.py": Path(model_py.__file__)}, {"artifact": directory})
+    return [PlannedModel(config, "segment", "python", {"model.py": Path(model_py.__file__)}, {"artifact": directory})]
