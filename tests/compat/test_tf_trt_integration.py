@@ -73,11 +73,13 @@ def convert(tmp_path_factory):
                 precision_mode=case.precision,
                 minimum_segment_size=2,
                 max_workspace_size_bytes=1 << 25,
-                use_calibration=False,
+                use_calibration=case.calibrate,
             )
+            # TF-TRT calibrated on the test's own inputs.
+            calibration = (lambda: iter([tuple(run.values()) for run in _inputs(case)])) if case.calibrate else None
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
-                converter.convert()
+                converter.convert(calibration_input_fn=calibration)
             entries = read_manifest(converter.artifact_dir)["parts"]
             done[case.name] = Converted(source_dir, converter, [e for e in entries if e["kind"] == "segment"])
         return done[case.name]

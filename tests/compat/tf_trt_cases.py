@@ -32,6 +32,7 @@ class Case:
         engines: Engines TF-TRT expected in dynamic-shape mode.
         nodes: TF-TRT's node names per engine, where it listed them.
         precision: TF-TRT precision mode of the run ported.
+        calibrate: INT8 with calibration on the run's own inputs (TF-TRT's ``use_calibration``), else without.
         ours: Our engine count where it deliberately differs (else TF-TRT's).
         difference: Why it differs.
         tolerance: Largest difference from TensorFlow, absolute and relative.
@@ -46,6 +47,7 @@ class Case:
     engines: int
     nodes: dict[str, tuple[str, ...]] | None = None
     precision: str = "FP32"
+    calibrate: bool = False
     ours: int | None = None
     difference: str = ""
     tolerance: float = 1e-4
@@ -213,6 +215,10 @@ def _int32_matmul_bias(x: Any) -> Any:
     tf = _tf()
     x = tf.matmul(x, tf.constant(np.random.randn(4, 10).astype("int32")))
     return _identity(tf.nn.bias_add(x, tf.constant(np.random.randn(10).astype("int32"))))
+
+
+def _int32_transpose(inp: Any) -> Any:
+    return _identity(_tf().transpose(inp, [0, 3, 2, 1], name="transpose_0"))
 
 
 def _cast_int32_to_fp32(x: Any) -> Any:
@@ -511,6 +517,8 @@ CASES: tuple[Case, ...] = (
          tuple((s,) for s in ((1, 5, 5, 1), (10, 5, 5, 1), (3, 5, 5, 1), (1, 5, 5, 1), (1, 3, 1, 1), (2, 9, 9, 1), (1, 224, 224, 1), (1, 128, 224, 1))), 1),
     Case("IdentityTest", "identity_output_test.py", _identity_outputs, _batch_dynamic((100, 32)), _dims((100, 32)), 1),
     Case("ExcludeUnsupportedInt32Test", "int32_test.py", _int32_matmul_bias, (((None, 4), "int32"),), _dims((100, 4)), 0),
+    Case("CalibrationInt32Support", "int32_test.py", _int32_transpose, (((None, 4, 5, 6), "int32"),), _dims((3, 4, 5, 6)), 1,
+         {"TRTEngineOp_000": ("transpose_0",)}, precision="INT8", calibrate=True),
     Case("LRUCacheTest", "lru_cache_test.py", _lru_cache, (((None, 10, 10, 2), "float32"),),
          tuple((s,) for s in ((1, 10, 10, 2), (2, 10, 10, 2), (4, 10, 10, 2), (2, 10, 10, 2))), 1),
     Case("MemoryAlignmentTest", "memory_alignment_test.py", _memory_alignment, _batch_dynamic((2, 15, 15, 3)), _dims((2, 15, 15, 3)), 1),

@@ -89,6 +89,12 @@ def quantize_onnx(
     if method not in calibration:
         raise QuantizationError(f"Expected method in {ORT_METHODS} for ONNX-level PTQ. Received: method={method!r}")
     reader = _FeedReader(onnx_model, calibration_feeds, options)
+    excluded = set(options.nodes_to_exclude)
+    if not any(n.op_type in options.op_types and n.name not in excluded for n in onnx_model.graph.node):
+        # Nothing runs in int8 on TensorRT (e.g. a segment of int32 transposes, TF-TRT's
+        # CalibrationInt32Support): the model is already its own INT8 form, and ORT's
+        # calibrators fail on a model with no tensor to calibrate.
+        return onnx_model
     residual = residual_adds(onnx_model)
     other_adds = [n.name for n in onnx_model.graph.node if n.op_type == "Add" and n.name not in residual]
     op_types = list(options.op_types) + (["Add"] if residual else [])
