@@ -72,3 +72,13 @@ def test_other_fake_quant_ranges_export_on_tensorflows_own_uint8_grid(low, high)
     assert zero_point.data_type == onnx.TensorProto.UINT8
     x = np.random.default_rng(1).uniform(2 * low - 1, 2 * high + 1, size=(64, 8)).astype(np.float32)
     np.testing.assert_allclose(_run(model, x), function(x).numpy(), atol=1e-6)
+
+
+def test_exact_gelu_keeps_its_negative_tail():
+    # tf.nn.gelu(approximate=False) = x * erfc(-x / sqrt(2)) / 2: with 1 - erf, gelu(x < -5.5) was exactly 0.
+    model, function = _export(lambda x: tf.identity(tf.nn.gelu(x, approximate=False), name="out"), tf.TensorSpec([None], tf.float32, name="x"))
+    x = np.linspace(-12, 6, 9001).astype(np.float32)
+    got, want = _run(model, x), function(x).numpy()
+    normal = np.abs(want) > np.finfo(np.float32).tiny
+    assert np.max(np.abs(got[normal] - want[normal]) / np.abs(want[normal])) < 1e-5
+    assert got[np.flatnonzero(x <= -8)].min() < 0  # gelu(-8) = -5e-15, not 0
