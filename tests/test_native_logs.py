@@ -9,13 +9,23 @@ import textwrap
 
 import pytest
 
-from tftrt_kit.native_logs import VERBOSE_ENV, captured, quiet_tensorflow, verbose_requested
+from tftrt_kit.native_logs import VERBOSE_ENV, captured, quiet_tensorflow, verbose_requested, verbosity
 
 
 @pytest.mark.parametrize("value, expected", [("1", True), ("true", True), (" ON ", True), ("0", False), ("", False), ("no", False)])
 def test_verbose_is_read_from_one_variable(value, expected):
     assert verbose_requested({VERBOSE_ENV: value}) is expected
     assert verbose_requested({}) is False
+
+
+def test_verbosity_overrides_the_variable_within_its_block(monkeypatch, capfd):
+    monkeypatch.delenv(VERBOSE_ENV, raising=False)
+    with verbosity(True):
+        assert verbose_requested()
+        with captured() as log:  # what convert() does inside the CLI's --verbose
+            os.write(2, b"let through\n")
+        assert log is None
+    assert not verbose_requested() and "let through" in capfd.readouterr().err
 
 
 def test_quiet_tensorflow_keeps_a_users_level():

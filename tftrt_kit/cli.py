@@ -172,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         >>> main(["compare", "r1.json", "r2.json"])  # doctest: +SKIP
         0
     """
-    from tftrt_kit.native_logs import captured, quiet_tensorflow, verbose_requested
+    from tftrt_kit.native_logs import captured, quiet_tensorflow, verbose_requested, verbosity
 
     parser = build_parser()
     try:
@@ -183,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     verbose = args.verbose or verbose_requested()
     if not verbose:
         quiet_tensorflow()
-    with captured(not verbose):
+    with verbosity(verbose), captured(not verbose):
         try:
             return handlers[args.command](args)
         except TftrtKitError as err:
@@ -328,8 +328,9 @@ def _bench(args: argparse.Namespace) -> int:
     latencies, refused = sweep(model, specs, executor=model.executor, options=BenchOptions(batch_sizes=args.batch_sizes))
     print(f"{args.artifact} on {model.executor}")
     print(table(
-        ["executor", "batch", "p50 ms", "p90 ms", "p99 ms", "mean ms", "samples/s", "iterations"],
-        [[x.executor, x.batch, x.p50_ms, x.p90_ms, x.p99_ms, x.mean_ms, x.throughput, x.iterations] for x in latencies],
+        ["executor", "batch", "p50 ms", "p90 ms", "p99 ms", "mean ms", "samples/s", "iterations", "rounds", "p50 95% interval"],
+        [[x.executor, x.batch, x.p50_ms, x.p90_ms, x.p99_ms, x.mean_ms, x.throughput, x.iterations, x.rounds,
+          f"{x.p50_low_ms:.4g}-{x.p50_high_ms:.4g}" if x.p50_low_ms is not None else None] for x in latencies],
     ))
     for batch, reason in refused.items():
         print(f"batch {batch} not measured: {reason}")

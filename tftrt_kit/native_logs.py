@@ -27,10 +27,26 @@ VERBOSE_ENV = "TFTRT_KIT_VERBOSE"
 _TRUE = ("1", "true", "yes", "on")
 
 
+_forced: bool | None = None
+
+
 def verbose_requested(environ: Mapping[str, str] | None = None) -> bool:
-    """Whether ``TFTRT_KIT_VERBOSE`` asks for native log lines on the terminal."""
+    """Whether native log lines go to the terminal: inside :func:`verbosity`, as it says; else ``TFTRT_KIT_VERBOSE``."""
+    if environ is None and _forced is not None:
+        return _forced
     value = (os.environ if environ is None else environ).get(VERBOSE_ENV, "")
     return value.strip().lower() in _TRUE
+
+
+@contextlib.contextmanager
+def verbosity(verbose: bool) -> Iterator[None]:
+    """Within the block, :func:`verbose_requested` answers ``verbose`` (the CLI's ``--verbose``)."""
+    global _forced
+    previous, _forced = _forced, verbose
+    try:
+        yield
+    finally:
+        _forced = previous
 
 
 class NativeLog:
