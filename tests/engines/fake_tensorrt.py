@@ -68,8 +68,9 @@ _DTYPES = {"float32": DataType.FLOAT, "float16": DataType.HALF, "int32": DataTyp
 
 def plan(inputs: dict, outputs: dict, profiles: list, op: str) -> bytes:
     """A fake plan: ``inputs``/``outputs`` map names to ``{"dtype", "shape"[, "shape_tensor"]}``;
-    ``profiles`` is a list of ``{input: [min, opt, max]}``; ``op`` is ``affine`` (y = 2x + 1),
-    ``positive_indices`` (data-dependent length) or ``reshape`` (shape-tensor input ``shape``)."""
+    ``profiles`` is a list of ``{input: [min, opt, max]}``; ``op`` applies to the first input:
+    ``affine`` (y = 2x + 1), ``positive_indices`` (data-dependent length) or ``reshape``
+    (to the values of the shape-tensor input ``shape``)."""
     return b"FAKE" + json.dumps({"inputs": inputs, "outputs": outputs, "profiles": profiles, "op": op}).encode()
 
 
@@ -202,12 +203,13 @@ def make_fake_tensorrt() -> types.ModuleType:
         def execute_async_v3(self, stream: int) -> bool:
             spec = self.engine.spec
             inputs = {n: self._read(n) for n in spec["inputs"]}
+            first = next(iter(inputs.values()))
             if spec["op"] == "affine":
-                results = [2 * inputs["x"] + 1]
+                results = [2 * first + 1]
             elif spec["op"] == "positive_indices":
-                results = [np.flatnonzero(inputs["x"] > 0).astype(np.int64)]
+                results = [np.flatnonzero(first > 0).astype(np.int64)]
             elif spec["op"] == "reshape":
-                results = [inputs["x"].reshape(tuple(int(v) for v in inputs["shape"]))]
+                results = [first.reshape(tuple(int(v) for v in inputs["shape"]))]
             else:
                 return False
             for name, value in zip(spec["outputs"], results):

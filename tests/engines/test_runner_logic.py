@@ -3,31 +3,14 @@
 from __future__ import annotations
 
 import gc
-import sys
 
 import numpy as np
 import pytest
 
-from tests.engines.fake_tensorrt import FakeCuda, make_fake_tensorrt, plan
+from tests.engines.fake_tensorrt import plan
 from tftrt_kit.errors import IncompatiblePlanError, RuntimeInputError
 
 F32 = "float32"
-
-
-@pytest.fixture
-def fake(monkeypatch):
-    """The fake ``tensorrt`` importable as ``tensorrt`` and the fake CUDA runtime installed in Polygraphy."""
-    from polygraphy.cuda import cuda as polygraphy_cuda
-
-    from tftrt_kit.engines.gpu import cuda_runtime
-
-    trt = make_fake_tensorrt()
-    device = FakeCuda()
-    monkeypatch.setitem(sys.modules, "tensorrt", trt)
-    monkeypatch.setattr(polygraphy_cuda, "G_CUDA", device)
-    cuda_runtime.cache_clear()
-    yield device
-    cuda_runtime.cache_clear()
 
 
 def _runner(spec: bytes):

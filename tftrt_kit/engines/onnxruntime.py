@@ -49,9 +49,21 @@ class OnnxRuntimeExecutor:
         return f"onnxruntime[{short}]"
 
     def __call__(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Run on ``feeds`` (name -> array); returns outputs by name."""
+        """Run on ``feeds`` (name -> array); returns outputs by name.
+
+        Raises:
+            RuntimeInputError: called after :meth:`close`.
+        """
+        if self.session is None:
+            from tftrt_kit.errors import RuntimeInputError
+
+            raise RuntimeInputError("Expected an open ONNX Runtime executor. Received: a call after close().")
         results = self.session.run(list(self.output_names), {k: feeds[k] for k in self.input_names})
         return dict(zip(self.output_names, results))
+
+    def close(self) -> None:
+        """Release the inference session and its memory (idempotent)."""
+        self.session = None
 
     def __repr__(self) -> str:
         return f"OnnxRuntimeExecutor(inputs={list(self.input_names)}, outputs={list(self.output_names)}, providers={list(self.providers)})"

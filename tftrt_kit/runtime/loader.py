@@ -92,6 +92,13 @@ def open_runner(
     raise AssertionError("unreachable: the last candidate returns or raises")
 
 
+def close_runner(runner: Any) -> None:
+    """Close ``runner`` if its executor holds resources (TensorRT's device memory, ONNX Runtime's session)."""
+    close = getattr(runner, "close", None)
+    if close is not None:
+        close()
+
+
 def _target(executor: Executor, directory: Path, entry: Mapping[str, Any], native: Callable[..., Any] | None) -> Any:
     """What ``executor`` would run: the part's file (checked inside the artifact) or native function; None if absent."""
     if executor.file_field is None:
@@ -136,6 +143,16 @@ class OnnxArtifactModel:
             RuntimeInputError: the inputs do not match the model's (see :class:`InputChecker`).
         """
         return self.runner(self._check(feeds, kwargs))
+
+    def close(self) -> None:
+        """Release what the executor holds (TensorRT: device memory, stream, context). Idempotent."""
+        close_runner(self.runner)
+
+    def __enter__(self) -> "OnnxArtifactModel":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
     def __repr__(self) -> str:
         ins = ", ".join(f"{s.name}{s.shape_text}" for s in self.inputs)

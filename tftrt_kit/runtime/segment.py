@@ -14,7 +14,7 @@ import numpy as np
 
 from tftrt_kit.runtime.artifact import SEGMENT_ASSETS
 from tftrt_kit.runtime.inputs import InputChecker
-from tftrt_kit.runtime.loader import open_runner
+from tftrt_kit.runtime.loader import close_runner, open_runner
 from tftrt_kit.source import TensorSpec
 
 
@@ -71,6 +71,17 @@ class SegmentArtifactModel:
         for entry, part in self._parts:
             values.update(part({i["name"]: values[i["name"]] for i in entry["inputs"]}))
         return {spec.name: values[tensor] for tensor, spec in zip(self.manifest["output_tensors"], self.outputs)}
+
+    def close(self) -> None:
+        """Release every segment's executor (TensorRT: device memory, stream, context) and the SavedModel. Idempotent."""
+        for _, part in self._parts:
+            close_runner(part)
+
+    def __enter__(self) -> "SegmentArtifactModel":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
     def __repr__(self) -> str:
         segments = ", ".join(f"{k}: {v}" for k, v in self.segment_executors.items())
