@@ -6,8 +6,12 @@ Each :class:`Case` is one test class of TensorFlow's
 shapes it runs (``GetParams``), the engines TF-TRT expected (``ExpectedEnginesToBuild``)
 in TF 2 dynamic-shape mode with ``minimum_segment_size=2``, and the node names of
 each engine where TF-TRT listed them. The graphs are our own code, written from
-reading those files. Where tftrt_kit deliberately builds other engines, ``ours``
-holds our count and ``difference`` says why (the README's migration section too).
+reading those files. Where TF-TRT's expectation depends on the mode, the
+dynamic-shape one is taken (from the latest version of the file: ImplicitBatchTest,
+UnaryTest, BiasaddMatMulTest, BinaryTensorWeightBroadcastTest, CombinedNmsTest and
+RankTwoTest branch on ``run_params.dynamic_shape``). Where tftrt_kit deliberately
+builds other engines, ``ours`` holds our count and ``difference`` says why (the
+README's migration section too).
 """
 
 from __future__ import annotations
@@ -238,7 +242,7 @@ def _top_k(reshape: bool) -> Callable[[Any], Any]:
     return graph
 
 
-# --- concatenation_test.py, const_broadcast_test.py ------------------------------------------
+# --- concatenation_test.py, const_broadcast_test.py, binary_tensor_weight_broadcast_test.py, biasadd_matmul_test.py, unary_test.py
 
 
 def _concatenation(x: Any) -> Any:
@@ -260,6 +264,48 @@ def _const_broadcast(x: Any) -> Any:
         y = tf.nn.conv2d(y, tf.constant(0.3, shape=shape, name=f"filt{k}"), strides=[1, 1, 1, 1], padding="SAME", name=f"y{k}")
         y = tf.nn.relu(y, name=relu)
     return y
+
+
+def _binary_weight_broadcast(x: Any) -> Any:
+    tf = _tf()
+    for shape in ((1,), (24, 1, 1), (24, 24, 20), (20,), (1, 24, 1, 1), (1, 24, 24, 1), (1, 24, 24, 20), (24, 20)):
+        x = _incompatible(x + _const(shape))
+        x = _incompatible(_const(shape) + x)
+    return tf.reshape(x, [5, -1], name="output_0")
+
+
+def _biasadd_matmul(x: Any) -> Any:
+    tf = _tf()
+
+    def bias_add(shape: list[int], channels: int, layout: str) -> Any:
+        return tf.reshape(tf.nn.bias_add(tf.reshape(x, shape), _const((channels,)), data_format=layout), [4, -1])
+
+    x1 = tf.matmul(x, _const((144, 4))) + _const((1, 4))
+    x2 = _incompatible(tf.reshape(tf.matmul(_incompatible(x), _const((4, 144)), transpose_a=True), [4, -1]))
+    x3 = tf.matmul(x, _const((4, 144)), transpose_b=True)
+    x4 = _incompatible(tf.reshape(tf.matmul(_incompatible(x), _const((16, 4)), transpose_a=True, transpose_b=True), [4, -1]))
+    x5 = tf.nn.bias_add(tf.matmul(x, _const((144, 48))), _const((48,)))
+    rest = [
+        bias_add([4, 24, 6], 6, "NHWC"), bias_add([4, 12, 4, 3], 3, "NHWC"), bias_add([4, 4, 3, 2, 6], 6, "NHWC"),
+        bias_add([4, 12, 3, 2, 2], 12, "NCHW"), bias_add([4, 3, 4, 12], 3, "NCHW"), bias_add([4, 6, 24], 6, "NCHW"),
+    ]
+    return _squeeze(tf.concat([x1, x2, x3, x4, x5, *rest], axis=-1))
+
+
+def _unary(x1: Any, x2: Any) -> Any:
+    tf = _tf()
+    q = tf.squeeze(tf.math.log(tf.exp(tf.abs(x1) + 1.0)), axis=-2)
+    q = tf.squeeze(-tf.math.rsqrt(tf.sqrt(tf.abs(q) + 2.2)), axis=3)
+    a = tf.math.reciprocal(tf.abs(q) + 3.0)
+    # A chain on a constant of another leading size (5): one engine in dynamic-shape mode.
+    q = tf.math.log(tf.exp(tf.abs(_const((5, 8, 12))) + 2.0))
+    q = -tf.math.rsqrt(tf.sqrt(tf.abs(q) + 2.1))
+    b = tf.math.reciprocal(tf.abs(q) + 4.0)
+    q = tf.squeeze(tf.exp(tf.abs(x2) + 5.0), axis=[-1, -2, 3])
+    q = tf.reshape(tf.abs(tf.math.log(q)) + 5.1, [12, 5, 1, 1, 8, 1, 12])
+    q = tf.abs(tf.sqrt(tf.squeeze(q, axis=[5, 2, 3]))) + 5.2
+    c = tf.math.reciprocal(tf.abs(-tf.math.rsqrt(q)) + 5.3)
+    return _squeeze((a * b) / c)
 
 
 # --- conv2d_test.py, vgg_block*_test.py, neighboring engines, memory alignment ----------------
@@ -505,6 +551,11 @@ CASES: tuple[Case, ...] = (
          {"TRTEngineOp_0": ("matmul", "kernel")}),
     Case("BatchMatMulWeightBroadcastDims2Test", "batch_matmul_test.py", _batch_matmul_weight((5, 7)), _static((12, 9, 5)), _dims((12, 9, 5)), 1,
          {"TRTEngineOp_0": ("matmul", "kernel")}),
+    Case("BinaryTensorWeightBroadcastTest", "binary_tensor_weight_broadcast_test.py", _binary_weight_broadcast,
+         _batch_dynamic((10, 24, 24, 20)), _dims((10, 24, 24, 20)), 17),
+    Case("BiasaddMatMulTest", "biasadd_matmul_test.py", _biasadd_matmul, _batch_dynamic((4, 144)), _dims((4, 144)), 3),
+    Case("UnaryTest", "unary_test.py", _unary, _batch_dynamic((12, 5, 8, 1, 1, 12), (12, 5, 8, 1, 12, 1, 1)),
+         _dims((12, 5, 8, 1, 1, 12), (12, 5, 8, 1, 12, 1, 1)), 1),
     Case("CastInt32ToFp32Test", "cast_test.py", _cast_int32_to_fp32, (((None, 10), "int32"),), _dims((1, 10)), 1,
          {"TRTEngineOp_0": ("Add", "Mul")}),
     Case("ConcatenationTest", "concatenation_test.py", _concatenation, _batch_dynamic((2, 3, 3, 1)), _dims((2, 3, 3, 1)), 1),
@@ -549,6 +600,7 @@ CASES: tuple[Case, ...] = (
     Case("TopKOutputTypeTest", "topk_test.py", _top_k(True), _batch_dynamic((100, 100)), _dims((100, 100)), 1,
          {"TRTEngineOp_0": ("Const", "TopK", "Reshape", "Reshape/shape")}),
     Case("TRTEngineOpInputOutputShapeTest", "trt_engine_op_shape_test.py", _engine_op_shapes, _batch_dynamic((1, 2, 1, 4)), _dims((1, 2, 1, 4)), 1),
+    Case("ImplicitBatchTest", "trt_mode_test.py", _squeeze_batch, _batch_dynamic((1, 12, 5)), _dims((1, 12, 5)), 1),
     Case("ExplicitBatchTest", "trt_mode_test.py", _squeeze_batch, _static((1, 12, 5)), _dims((1, 12, 5)), 1),
     Case("DynamicShapesTest", "trt_mode_test.py", _squeeze_batch, (((None, None, None), "float32"),),
          tuple((s,) for s in ((1, 12, 5), (1, 2, 3), (1, 4, 6))), 1),
@@ -556,6 +608,6 @@ CASES: tuple[Case, ...] = (
     Case("VGGBlockNCHWTest", "vgg_block_nchw_test.py", _vgg_block(True), _batch_dynamic((5, 2, 8, 8)), _dims((5, 2, 8, 8)), 1),
     Case("BoolTest", "bool_test.py", _bool_ops, (((None, 32, 32, 3), "bool"),) * 2,
          _dims(_NHWC4, _NHWC4), 1),
-    Case("CombinedNmsTest", "combined_nms_test.py", _combined_nms, _batch_dynamic((1, 200, 1, 4), (1, 200, 2)), _dims((1, 200, 1, 4), (1, 200, 2)), 1,
-         ours=0, difference="CombinedNonMaxSuppression stays in TensorFlow: TensorRT-RTX has no plugins, and EfficientNMS_TRT is not verifiable here"),
+    # TF-TRT converted CombinedNonMaxSuppression to a plugin in implicit-batch mode only.
+    Case("CombinedNmsTest", "combined_nms_test.py", _combined_nms, _batch_dynamic((1, 200, 1, 4), (1, 200, 2)), _dims((1, 200, 1, 4), (1, 200, 2)), 0),
 )

@@ -127,7 +127,7 @@ def non_max_suppression(node: Any) -> str | None:
 
 @rule("CombinedNonMaxSuppression")
 def combined_nms(node: Any) -> str | None:
-    """TF CombinedNonMaxSuppression: stays in TensorFlow (TF-TRT made it TensorRT's BatchedNMS plugin).
+    """TF CombinedNonMaxSuppression: stays in TensorFlow, as in TF-TRT's dynamic-shape mode (its implicit-batch mode used a plugin).
 
     Its TensorRT form is a plugin (``EfficientNMS_TRT``), outside the standard ONNX domains:
     TensorRT-RTX has no plugins, and without full TensorRT nothing here can parse or check
