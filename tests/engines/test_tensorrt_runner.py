@@ -42,3 +42,16 @@ def test_engine_matches_tensorflow(backend, source_of, precision):
         accuracy = compare(source.run(feeds), runner(feeds), executor="tensorrt")
         assert accuracy.max_rel_error < (1e-4 if precision == "fp32" else 1e-2)
         assert np.isfinite(accuracy.cosine)
+
+
+def test_loaded_artifact_runs_its_plan_and_closes(backend, saved_model, source_of, tmp_path):
+    import tftrt_kit
+    from tftrt_kit.evaluate import compare, sample_inputs
+
+    report = tftrt_kit.convert(saved_model("small_cnn"), routes=("onnx",), output_dir=tmp_path, backend=backend, benchmark=False)
+    source = source_of("small_cnn")
+    feeds = sample_inputs(source.inputs, batch=2, seed=0)
+    with tftrt_kit.load(report.routes["onnx"].artifact_dir, executor="tensorrt") as model:
+        assert model.executor == "tensorrt"
+        accuracy = compare(source.run(feeds), model(feeds), executor="tensorrt")
+    assert accuracy.max_rel_error < 1e-4

@@ -17,12 +17,15 @@ from typing import Any, Sequence
 
 from tftrt_kit._optional import require
 from tftrt_kit.engines.plan_profiles import batch_profiles, check_coverage, normalize_profiles
-from tftrt_kit.engines.trt_log import capture
+from tftrt_kit.engines.trt_log import capture, logger_for
 from tftrt_kit.engines.trt_module import BACKENDS, describe, polygraphy_bound, resolve_backend
 from tftrt_kit.errors import ConfigError, EngineBuildError
 from tftrt_kit.precisions import PRECISIONS
 from tftrt_kit.profiles import DEFAULT_BATCH, Profile, profiles_to_json
 from tftrt_kit.report.tensorrt import TensorRTCheck, UnsupportedNode
+
+#: Refused nodes named in a build error's message (the check keeps all of them).
+_LISTED = 10
 
 __all__ = ["BACKENDS", "BuildOptions", "EngineOptions", "PRECISIONS", "TensorRTBuilder", "TensorRTCheck", "UnsupportedNode", "resolve_backend"]
 
@@ -159,7 +162,7 @@ class TensorRTBuilder:
         names = [node.name for node in model.graph.node]
         with polygraphy_bound(self.trt), capture():
             builder, network = CreateNetwork(strongly_typed=True)()
-            parser = self.trt.OnnxParser(network, _polygraphy_logger())
+            parser = self.trt.OnnxParser(network, logger_for(self.trt))
             parser.supports_model_v2(serialized)
             supported: set[str] = set()
             for index in range(parser.num_subgraphs):
@@ -187,8 +190,10 @@ class TensorRTBuilder:
             builder, network, parser, refused = self._parse(model)
             check = self._new_check(accepted=not refused, unsupported_nodes=refused, network_layers=network.num_layers, precision=options.precision)
             if refused:
-                listed = "; ".join(f"{n.op_type} node {n.node!r}: {n.reason}" for n in refused)
-                check.error = f"{len(refused)} node(s) refused by the {self.description} parser: {listed}"
+                # Every refusal stays in check.unsupported_nodes; the message names the first few.
+                listed = "; ".join(f"{n.op_type} node {n.node!r}: {n.reason}" for n in refused[:_LISTED])
+                more = f" (+{len(refused) - _LISTED} more)" if len(refused) > _LISTED else ""
+                check.error = f"{len(refused)} node(s) refused by the {self.description} parser: {listed}{more}"
                 raise _build_error(f"Expected an ONNX model {self.backend} parses in full. Received: {check.error}", check)
             profiles = self._profiles(model, network, options, check)
             check.profiles = profiles_to_json(profiles)
@@ -245,12 +250,6 @@ def _polygraphy_profile(profile_type: type, shapes: Profile) -> Any:
     for name, (low, opt, high) in shapes.items():
         profile.add(name, min=low, opt=opt, max=high)
     return profile
-
-
-def _polygraphy_logger() -> Any:
-    from polygraphy.backend.trt import util as trt_util
-
-    return trt_util.get_trt_logger()
 
 
 def _build_error(message: str, check: TensorRTCheck) -> EngineBuildError:
