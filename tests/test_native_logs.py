@@ -86,3 +86,21 @@ def test_tensorflow_start_up_lines_stay_out_of_stderr():
     if not loud.stderr:
         pytest.skip("this TensorFlow build writes no native start-up line, so there is nothing to keep out")
     assert loud.returncode == 0
+
+
+_QUIET_SESSION = textwrap.dedent("""
+    import os, tftrt_kit
+    log = tftrt_kit.quiet()
+    assert tftrt_kit.quiet() is log
+    import tensorflow as tf
+    tf.constant([1.0]) + 1.0
+    os.write(2, b"[TRT] [E] a parser line\\n")
+    print("kept", any("parser line" in line for line in log.tail()))
+""")
+
+
+def test_quiet_keeps_a_whole_session_quiet():
+    env = {k: v for k, v in os.environ.items() if k not in (VERBOSE_ENV, "TF_CPP_MIN_LOG_LEVEL")}
+    done = subprocess.run([sys.executable, "-c", _QUIET_SESSION], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "kept True" and done.stderr == ""

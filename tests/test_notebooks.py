@@ -25,6 +25,9 @@ EXPECTED = ["01_quickstart", "02_segment_route", "03_int8", "04_model_zoo"]
 #: Seconds one cell may run (the slowest, the zoo subset, takes about 2 minutes on 2 cores).
 CELL_TIMEOUT = 600
 
+#: Prefixes of TensorFlow's C++/absl and TensorRT's native log lines, which tftrt_kit.quiet() keeps out of outputs.
+NATIVE_MARKERS = ("I0000 ", "W0000 ", "E0000 ", "absl::InitializeLog", "[TRT] [")
+
 #: Prepended to the executed copy: the kernel must be this interpreter's environment.
 KERNEL_CHECK = "import sys\nprint(sys.prefix)"
 
@@ -63,10 +66,15 @@ def test_notebook_runs(path: Path):
     )
     started = time.perf_counter()
     # Raises CellExecutionError, naming the cell, on any error; env reaches the kernel process.
-    client.execute(env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    client.execute(env={k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TFTRT_KIT_VERBOSE")})
     seconds = time.perf_counter() - started
 
     prefix = "".join(o.get("text", "") for o in executed.cells[0].outputs).strip()
     assert prefix == sys.prefix, f"Expected the kernel to run in {sys.prefix}. Received: sys.prefix={prefix!r}"
     assert sorted(p.name for p in NOTEBOOKS.iterdir()) == before, "a notebook wrote into notebooks/"
+    native = [
+        line for cell in executed.cells for output in cell.get("outputs", []) for line in output.get("text", "").splitlines()
+        if any(marker in line for marker in NATIVE_MARKERS)
+    ]
+    assert native == [], f"Expected no TensorFlow/TensorRT native log line in the outputs. Received: {native[:5]}"
     print(f"{path.name}: {seconds:.1f} s")

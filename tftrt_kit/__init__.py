@@ -43,6 +43,7 @@ _LAZY = {
     "Thresholds": "tftrt_kit.report",
     "BenchOptions": "tftrt_kit.bench",
     "EngineOptions": "tftrt_kit.engines.tensorrt_builder",
+    "quiet": "tftrt_kit.native_logs",
 }
 
 __all__ = [

@@ -135,6 +135,33 @@ def captured(enabled: bool | None = None) -> Iterator[NativeLog | None]:
         log.close()
 
 
+_session: contextlib.ExitStack | None = None
+
+
+def quiet() -> NativeLog | None:
+    """Keep native log lines out of sight for the rest of the process: call it before importing TensorFlow.
+
+    ``convert()`` and the CLI capture while they work; TensorFlow's start-up lines
+    (printed when a notebook or script imports it, and at its first device use) come
+    earlier or elsewhere. In a notebook's first cell this keeps them out of every output.
+    Does nothing when ``TFTRT_KIT_VERBOSE`` is set; calling it again returns the same log.
+
+    Returns:
+        The session's :class:`NativeLog` (its :meth:`~NativeLog.tail` shows what was kept out), or None.
+
+    Example:
+        >>> import tftrt_kit                  # doctest: +SKIP
+        >>> tftrt_kit.quiet()                 # doctest: +SKIP
+        >>> import tensorflow as tf           # doctest: +SKIP
+    """
+    global _session
+    quiet_tensorflow()
+    if _session is None and not verbose_requested():
+        _session = contextlib.ExitStack()
+        _session.enter_context(captured(True))
+    return _active
+
+
 def _own_stderr(stream: object, saved: int) -> io.TextIOWrapper | None:
     """A text stream on a copy of the terminal's descriptor, when ``stream`` wrote to descriptor 2."""
     try:
