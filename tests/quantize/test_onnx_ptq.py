@@ -83,3 +83,21 @@ def test_residual_add_gets_qdq_on_its_identity_branch_only(float_onnx, feeds):
     assert summarize_qdq(quantized).tensorrt_shaped
     plan, check = build_int8_plan(quantized)
     assert check.accepted and len(plan) > 0
+
+
+def test_projection_shortcut_keeps_only_the_last_conv_branch_float():
+    import onnx
+    from onnx import TensorProto, helper
+
+    from tftrt_kit.quantize.onnx_ptq import residual_adds
+
+    weights = [helper.make_tensor(f"w{k}", TensorProto.FLOAT, [4, 3, 1, 1], [0.1] * 12) for k in range(2)]
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w0"], ["a"], name="conv_a"), helper.make_node("Conv", ["x", "w1"], ["b"], name="conv_b"),
+         helper.make_node("Add", ["a", "b"], ["y"], name="add"), helper.make_node("Add", ["y", "bias"], ["z"], name="bias_add")],
+        "projection", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])],
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 4, 4, 4])],
+        initializer=[*weights, helper.make_tensor("bias", TensorProto.FLOAT, [1], [0.5])],
+    )
+    # Both branches come from a conv: the last stays float (fused), the other is quantized; an Add of a constant is a bias.
+    assert residual_adds(helper.make_model(graph)) == {"add": (1,)}

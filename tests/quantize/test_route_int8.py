@@ -66,3 +66,23 @@ def test_report_shows_the_calibration(saved_model, calibration, tmp_path):
     assert quantization["method"] == "percentile" and quantization["calibration_samples"] == 26
     for text in (str(report), report.to_markdown()):
         assert "onnx: INT8 quantization" in text and "percentile" in text
+
+
+def test_segment_route_quantizes_a_residual_adds_identity_branch_only(saved_model, tmp_path):
+    data = np.random.default_rng(1).standard_normal((16, 8, 8, 4)).astype(np.float32)
+    report = tftrt_kit.convert(saved_model("diamond"), routes=("segment",), precision="int8", calibration_data=data,
+                               output_dir=tmp_path, benchmark=False, build_plans=False)
+    route = report.routes["segment"]
+    assert route.ok, route.error
+    residual = []
+    for segment in route.segments:
+        model = onnx.load(route.artifact_dir / ASSETS / f"{segment.name}.onnx")
+        producer = {o: n for n in model.graph.node for o in n.output}
+        for add in (n for n in model.graph.node if n.op_type == "Add" and len(n.input) == 2):
+            kinds = [producer[t].op_type if t in producer else "input" for t in add.input]
+            if "Conv" in kinds:
+                residual.append(kinds)
+        assert summarize_qdq(model).tensorrt_shaped
+    # diamond's Add: the 1x1 conv branch fuses (stays float), the other branch (a ReLU conv read twice) gets Q/DQ.
+    assert residual == [["DequantizeLinear", "Conv"]] or residual == [["Conv", "DequantizeLinear"]], residual
+    assert route.accuracy.cosine > 0.99
