@@ -221,3 +221,26 @@ def test_rtx_builds_after_polygraphy_was_imported_for_plain_tensorrt(builder):
     env = {k: v for k, v in __import__("os").environ.items() if k != "POLYGRAPHY_USE_TENSORRT_RTX"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "True", done.stderr[-2000:]
+
+
+def test_build_options_reach_tensorrts_builder_config(builder, monkeypatch):
+    """Workspace, optimization level and profiles as TensorRT's own IBuilderConfig holds them."""
+    from polygraphy.backend import trt as polygraphy_trt
+
+    real = polygraphy_trt.EngineBytesFromNetwork
+    seen = {}
+
+    def spy(network, config, save_timing_cache=None):
+        def configured(trt_builder, trt_network):
+            made = config(trt_builder, trt_network)
+            seen["workspace"] = made.get_memory_pool_limit(builder.trt.MemoryPoolType.WORKSPACE)
+            seen["level"] = made.builder_optimization_level
+            seen["profiles"] = made.num_optimization_profiles
+            return made
+
+        return real(network, config=configured, save_timing_cache=save_timing_cache)
+
+    monkeypatch.setattr(polygraphy_trt, "EngineBytesFromNetwork", spy)
+    profiles = [{"x": ((1, 64), (2, 64), (4, 64))}, {"x": ((8, 64), (16, 64), (32, 64))}]
+    builder.build(_matmul(), BuildOptions(profiles=profiles, workspace_bytes=256 << 20, builder_optimization_level=2))
+    assert seen == {"workspace": 256 << 20, "level": 2, "profiles": 2}
