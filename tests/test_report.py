@@ -61,6 +61,8 @@ def test_real_figures_are_present_and_named(reports):
     fp32 = reports["fp32"]
     onnx = fp32.routes["onnx"]
     assert [x.batch for x in onnx.latencies] == [1, 4] == [x.batch for x in fp32.source.latencies]
+    for x in onnx.latencies + fp32.source.latencies:
+        assert x.rounds == QUICK.rounds == len(x.round_p50_ms) and x.p50_low_ms <= x.p50_high_ms
     for x in onnx.latencies:
         assert x.executor == onnx.accuracy.executor and x.p50_ms <= x.p90_ms <= x.p99_ms <= x.max_ms
         assert x.iterations >= 3 and x.throughput == pytest.approx(x.batch * 1e3 / x.p50_ms)
@@ -156,6 +158,11 @@ def test_plot_draws_measured_lines(reports, tmp_path):
     assert len(latency.get_lines()) == sum(len({x.executor for x in run.latencies}) for run in runs)
     for line, run in zip(latency.get_lines(), runs):
         assert list(line.get_ydata()) == [x.p50_ms for x in sorted(run.latencies, key=lambda x: x.batch)]
+    bands = latency.collections
+    assert len(bands) == len(runs)  # one band per run: every figure was timed in rounds
+    for band, run in zip(bands, runs):
+        top = max(x.p50_high_ms for x in run.latencies)
+        assert band.get_paths()[0].vertices[:, 1].max() == pytest.approx(top)
     assert len(coverage.patches) == sum(1 for r in report.routes.values() if r.ok and r.coverage is not None)
     assert (tmp_path / "r.png").stat().st_size > 1000
 

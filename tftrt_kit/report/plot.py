@@ -9,7 +9,7 @@ from tftrt_kit._optional import require
 
 
 def plot_report(report: Any, path: str | Path | None = None) -> Any:
-    """Three panels: p50 latency per route and executor across batch sizes, TensorRT coverage, max rel error.
+    """Three panels: p50 latency per route and executor across batch sizes (with its spread over rounds), TensorRT coverage, max rel error.
 
     Only measured figures are drawn; a panel with nothing measured says so. The
     figure is not registered with pyplot, so no window opens and nothing leaks.
@@ -49,10 +49,14 @@ def _latency(axes: Any, report: Any) -> None:
     batches = sorted({x.batch for _, latencies in runs for x in latencies})
     for name, latencies in runs:
         for executor in dict.fromkeys(x.executor for x in latencies):
-            points = sorted((x.batch, x.p50_ms) for x in latencies if x.executor == executor)
-            axes.plot([b for b, _ in points], [ms for _, ms in points], marker="o", label=f"{name} [{executor}]")
+            figures = sorted((x for x in latencies if x.executor == executor), key=lambda x: x.batch)
+            (line,) = axes.plot([x.batch for x in figures], [x.p50_ms for x in figures], marker="o", label=f"{name} [{executor}]")
+            spread = [x for x in figures if x.p50_low_ms is not None and x.p50_high_ms is not None]
+            if spread:
+                axes.fill_between([x.batch for x in spread], [x.p50_low_ms for x in spread], [x.p50_high_ms for x in spread],
+                                  color=line.get_color(), alpha=0.15, linewidth=0)
             drawn = True
-    axes.set_title("p50 latency")
+    axes.set_title("p50 latency (band: 95% of per-round p50s)")
     if not drawn:
         _nothing(axes)
         return

@@ -69,12 +69,15 @@ def _ops(histogram: dict[str, int], limit: int = 8) -> str:
     return text + (f" (+{len(ranked) - limit} more)" if len(ranked) > limit else "")
 
 
-def _speedup(route: Any, source: Any) -> float | None:
-    """TensorFlow p50 over the route's p50 at the route's first measured batch (both measured)."""
+def _speedup(name: str, route: Any, versus_source: list[Any]) -> str | None:
+    """How many times faster than TensorFlow the route was at its first measured batch, marked when within the noise."""
     if route.latency is None:
         return None
-    tf = source.latency_at(route.latency.batch)
-    return tf.p50_ms / route.latency.p50_ms if tf and route.latency.p50_ms > 0 else None
+    ratio = next((r for r in versus_source if name in (r.faster, r.slower) and r.batch == route.latency.batch), None)
+    if ratio is None:
+        return None
+    speedup = ratio.ratio if ratio.faster == name else 1 / ratio.ratio
+    return f"{speedup:.2f}x" + ("" if ratio.beyond_noise else " (noise)")
 
 
 def _accepts(route: Any) -> str | None:
@@ -145,6 +148,7 @@ def summary_rows(report: Any) -> list[list[Any]]:
     """One row per route (and one for the TensorFlow source) of the summary table."""
     src = report.source
     lat = src.latency
+    versus_source = report.differences.versus_source
     rows: list[list[Any]] = [[
         "source (TF)", "ok", None, lat.executor if lat else None, lat.batch if lat else None, lat.p50_ms if lat else None,
         "1.00x" if lat else None, None, None, None, None, None, None, None, None,
@@ -154,13 +158,13 @@ def summary_rows(report: Any) -> list[list[Any]]:
             rows.append([name, r.status, r.precision] + [None] * 12)
             continue
         acc, lat = r.accuracy, r.latency
-        speedup = _speedup(r, src)
+        speedup = _speedup(name, r, versus_source)
         rows.append([
             name, r.status, r.precision,
             lat.executor if lat else None,
             lat.batch if lat else None,
             lat.p50_ms if lat else None,
-            f"{speedup:.2f}x" if speedup else None,
+            speedup,
             acc.max_rel_error if acc else None,
             cosine(acc.cosine) if acc else None,
             acc.verdict if acc else ("not evaluated" if r.details.get("not_evaluated") else None),
