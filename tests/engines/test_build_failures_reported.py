@@ -78,3 +78,24 @@ def test_engine_options_are_checked_at_construction():
     with pytest.raises(tftrt_kit.ConfigError, match="builder_optimization_level"):
         EngineOptions(builder_optimization_level=9)
     assert tftrt_kit.EngineOptions is EngineOptions
+
+
+def test_nms_graph_tensorrt_rtx_cannot_build(tmp_path):
+    """A per-image NonMaxSuppression: TensorRT-RTX parses it, then has no runner for it; every rendering says so."""
+    tensorrt_rtx_or_skip()
+    import tensorflow as tf
+
+    class Detector(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([100, 4], tf.float32, name="boxes"), tf.TensorSpec([100], tf.float32, name="scores")])
+        def __call__(self, boxes, scores):
+            kept = tf.image.non_max_suppression(boxes, scores, max_output_size=10, iou_threshold=0.5)
+            return {"boxes_kept": tf.gather(boxes, kept)}
+
+    detector = Detector()
+    tf.saved_model.save(detector, str(tmp_path / "nms"), signatures={"serving_default": detector.__call__})
+    report = tftrt_kit.convert(str(tmp_path / "nms"), routes=("onnx",), output_dir=tmp_path / "out", benchmark=False, backend="tensorrt_rtx")
+    check = report.routes["onnx"].tensorrt
+    assert check.accepted and check.plan_bytes is None and "has no runners that implement it" in check.error
+    for text in (str(report), report.to_markdown(), report.to_html(plot=False), report.to_json()):
+        assert "no plan: " in text and "has no runners that implement it" in text
+    assert report.routes["onnx"].accuracy.verdict == "pass"  # the artifact runs on ONNX Runtime instead
