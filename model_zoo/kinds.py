@@ -249,6 +249,34 @@ def _int64_ids_argmax(path: Path) -> None:
     tf.saved_model.save(module, str(path), signatures={"serving_default": module.__call__})
 
 
+@register("tensor_list_across_islands", _floats("x", (4,)), "a TensorList made in one island and read in a later one")
+def _tensor_list_across_islands(path: Path) -> None:
+    import tensorflow as tf
+    from tensorflow.python.ops import list_ops
+
+    class ListReader(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = tf.Variable(np.random.default_rng(0).standard_normal((4, 4)).astype(np.float32))
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x")])
+        def __call__(self, x):
+            rows = list_ops.tensor_list_from_tensor(x, element_shape=[4])
+            # The list's length feeds the segment, the list itself the loop after it: the
+            # TensorList (a variant) goes from the first island to the second.
+            count = tf.cast(list_ops.tensor_list_length(rows), tf.float32)
+            y = tf.nn.relu(tf.matmul(x * count, self.w) + 0.5) * 2.0 - 1.0
+
+            def body(i, total):
+                return i + 1, total + list_ops.tensor_list_get_item(rows, i, element_dtype=tf.float32, element_shape=[4]) * y[i]
+
+            _, total = tf.while_loop(lambda i, total: i < tf.shape(x)[0], body, (tf.constant(0), tf.zeros([4])))
+            return {"y": total}
+
+    module = ListReader()
+    tf.saved_model.save(module, str(path), signatures={"serving_default": module.__call__})
+
+
 def write(name: str, path: Path) -> Path:
     """Write the kind ``name`` as a SavedModel at ``path`` and return ``path``."""
     KINDS[name].write(Path(path))

@@ -128,6 +128,14 @@ def test_string_output_is_compared_by_equality(kinds):
     assert "label" in str(report) and "unexpected" not in str(report)
 
 
+def test_a_tensor_list_passes_between_islands_as_a_tensorflow_tensor(kinds):
+    _, report = kinds("tensor_list_across_islands")
+    parts = _manifest(report)["parts"]
+    variants = [(p["kind"], s["name"]) for p in parts for s in (*p["inputs"], *p["outputs"]) if s["dtype"] == "variant"]
+    assert variants and {kind for kind, _ in variants} == {"island"}
+    assert report.routes["segment"].segments
+
+
 def test_unknown_rank_output_is_kept(kinds):
     _, report = kinds("unknown_rank_output")
     assert [o["shape"] for o in _manifest(report)["outputs"]] == [None]
@@ -182,3 +190,19 @@ def test_plain_tensorflow_runs_every_artifact_exactly(kinds, tmp_path):
                          timeout=600, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.split()[-1] == str(len(NAMES))
+
+
+@pytest.mark.slow
+def test_convnext_tiny_is_at_most_two_segments(tmp_path):
+    """Keras runs ConvNeXt's grouped convolutions through jit_compile: inlined, the model is one segment (minutes)."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.applications.ConvNeXtTiny(weights=None, classifier_activation=None)
+    report = tftrt_kit.convert(model, routes=("segment", "onnx"), output_dir=tmp_path, benchmark=False)
+    segment = report.routes["segment"]
+    assert segment.ok, segment.error
+    assert len(segment.segments) <= 2 and segment.coverage >= 0.99
+    assert segment.accuracy.verdict == "pass", segment.accuracy.reasons
+    onnx = report.routes["onnx"]
+    assert onnx.ok or ("TF node" in onnx.error and "unexpected" not in onnx.error), onnx.error

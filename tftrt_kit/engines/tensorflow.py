@@ -7,6 +7,10 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 
+#: Dtypes handed from part to part as TensorFlow tensors rather than numpy arrays.
+TENSORFLOW_ONLY_DTYPES = frozenset({"variant", "resource"})
+
+
 class TensorFlowFunctionRunner:
     """Runs a concrete function whose positional arguments and results are named tensors.
 
@@ -27,7 +31,12 @@ class TensorFlowFunctionRunner:
         """Run on ``feeds`` (name -> array); returns outputs by name."""
         results = self.function(*[feeds[name] for name in self.input_names])
         # np.asarray: a scalar tensor's .numpy() is a numpy scalar, which ONNX Runtime refuses as a feed.
-        return {name: np.asarray(value.numpy()) for name, value in zip(self.output_names, results)}
+        # A variant or resource tensor (a TensorList one island hands to another) has no numpy
+        # form: it stays a TensorFlow tensor; no segment ever reads one.
+        return {
+            name: value if value.dtype.name in TENSORFLOW_ONLY_DTYPES else np.asarray(value.numpy())
+            for name, value in zip(self.output_names, results)
+        }
 
     def __repr__(self) -> str:
         return f"TensorFlowFunctionRunner(inputs={list(self.input_names)}, outputs={list(self.output_names)})"
