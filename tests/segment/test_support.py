@@ -186,3 +186,18 @@ def test_quantization_ops_go_to_tensorrt_only_at_int8(op: str) -> None:
     graph = graph_of(node("Placeholder", "x", dtype=FLOAT), quant)
     assert not classify(graph, opset=None)["q"].supported
     assert classify(graph, opset=None, precision="int8")["q"].supported
+
+
+def test_erfc_joins_a_segment_only_inside_exact_gelu() -> None:
+    """tf.nn.gelu's erfc(-x/sqrt(2)) goes to TensorRT; a lone Erfc stays in TensorFlow, as in TF-TRT."""
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4])])
+    def graph(x):
+        return tf.nn.gelu(x) + tf.math.erfc(x, name="lone")
+
+    graph_def = graph.get_concrete_function().graph.as_graph_def()
+    verdicts = classify(graph_def, opset=None)
+    gelu = next(n.name for n in graph_def.node if n.op == "Erfc" and n.name != "lone")
+    assert verdicts[gelu].supported and "GELU" in verdicts[gelu].reason
+    assert not verdicts["lone"].supported

@@ -12,7 +12,8 @@ A node is decided, first match wins, by:
 5. ``include_ops`` (op types or node names): in, source ``"user"``;
 6. the op's rule in :mod:`tftrt_kit.segment.rules` (op type, dtypes, attributes, as
    TF-TRT's converter validators checked them, and the precisions it is taken at:
-   FakeQuant and QuantizeAndDequantize only at ``"int8"``); an op without a rule is refused;
+   FakeQuant and QuantizeAndDequantize only at ``"int8"``), or a graph pattern of
+   :mod:`tftrt_kit.segment.patterns` the node is part of; an op without either is refused;
 7. tf2onnx: a node the rules accept but tf2onnx has no handler for at ``opset`` is
    refused (source ``"tf2onnx"``), since every segment goes to TensorRT through ONNX.
 
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from tftrt_kit.errors import SegmentationError
+from tftrt_kit.segment.patterns import PATTERNS
 from tftrt_kit.segment.rules import PRECISION_ONLY, RULES
 from tftrt_kit.segment.tensor_types import opaque_tensor
 
@@ -175,8 +177,13 @@ def classify(
     exportable = tf2onnx_ops(opset) if opset is not None else None
     opaque = opaque_tensor(graph_def, frozenset(unknown_rank))
     result: dict[str, Support] = {}
+    by_name: dict[str, Any] | None = None
     for node in graph_def.node:
         verdict = rule_verdict(node, precision)
+        if not verdict.supported and node.op in PATTERNS:
+            by_name = by_name if by_name is not None else {n.name: n for n in graph_def.node}
+            note = PATTERNS[node.op](node, by_name)
+            verdict = supported(reason=note) if note else verdict
         if node.op == "Placeholder":
             verdict = unsupported("graph input")
         elif node.name in opaque:
