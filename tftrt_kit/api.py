@@ -284,9 +284,13 @@ def machine_info() -> dict[str, Any]:
             cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), cpu)
     except OSError:
         pass
-    from tftrt_kit.engines.tensorrt_runner import gpu_available
+    from tftrt_kit.engines.gpu import gpu_status
 
-    return {"cpu": cpu, "cores": os.cpu_count(), "gpu": gpu_available(), "platform": platform.platform(), "python": platform.python_version()}
+    gpu = gpu_status()
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "gpu": gpu.available, "gpu_note": gpu.reason or f"{gpu.devices} CUDA device(s)",
+        "platform": platform.platform(), "python": platform.python_version(),
+    }
 
 
 def versions() -> dict[str, str]:

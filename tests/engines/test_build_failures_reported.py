@@ -44,6 +44,12 @@ def test_no_plan_and_tensorrts_reason_in_every_rendering(failed_report, tmp_path
     assert "no plan: " in segment_table
     reloaded = tftrt_kit.report.Report.from_json(renderings["json"])
     assert TENSORRT_REASON in str(reloaded)
+    # The machine line says whether a GPU could run the plans, and why not.
+    from tftrt_kit.engines.gpu import gpu_status
+
+    status = gpu_status()
+    assert failed_report.machine["gpu"] is status.available
+    assert f"GPU: {'yes' if status.available else 'no'} ({failed_report.machine['gpu_note']})" in renderings["text"]
 
 
 def test_artifacts_have_no_plan_and_still_run(failed_report):

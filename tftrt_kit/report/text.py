@@ -133,7 +133,8 @@ def header_lines(report: Any) -> list[str]:
     ins = ", ".join(f"{s.name} {s.dtype}{s.shape_text}" for s in src.inputs)
     outs = ", ".join(f"{s.name} {s.dtype}{s.shape_text}" for s in src.outputs)
     m = report.machine
-    machine = f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores, GPU: {'yes' if m.get('gpu') else 'no'}" if m else "-"
+    gpu = ("yes" if m.get("gpu") else "no") + (f" ({m['gpu_note']})" if m.get("gpu_note") else "") if m else ""
+    machine = f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores, GPU: {gpu}" if m else "-"
     versions = ", ".join(f"{k} {v}" for k, v in report.versions.items()) or "-"
     return [
         f"source: {src.description} [{src.signature}], {src.nodes} nodes",
