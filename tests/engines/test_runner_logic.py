@@ -43,6 +43,14 @@ def test_shape_outside_every_profile_names_input_shape_and_profiles(fake):
         assert runner({"x": np.ones((8, 3), np.float32)})["y"].shape == (8, 3)
 
 
+def test_wrong_static_dimension_is_named(fake):
+    with _runner(_affine([{"x": [[1, 3], [4, 3], [8, 3]]}])) as runner:
+        with pytest.raises(RuntimeInputError, match=r"input 'x' of shape \[-1, 3\].*Received: shape \[2, 5\]"):
+            runner({"x": np.ones((2, 5), np.float32)})
+        with pytest.raises(RuntimeInputError, match=r"Received: shape \[3\]"):
+            runner({"x": np.ones(3, np.float32)})
+
+
 def test_profile_is_chosen_per_call(fake):
     profiles = [{"x": [[1, 3], [2, 3], [4, 3]]}, {"x": [[5, 3], [16, 3], [32, 3]]}]
     with _runner(_affine(profiles)) as runner:

@@ -75,6 +75,7 @@ class TensorRTRunner:
         self.shape_tensor_inputs = frozenset(n for n in self.input_names if engine.is_shape_inference_io(n))
         self.dtypes = {n: np.dtype(trt.nptype(engine.get_tensor_dtype(n))) for n in names}
         self.profiles = _engine_profiles(engine, self.input_names, self.shape_tensor_inputs)
+        self.input_shapes = {n: tuple(int(d) for d in engine.get_tensor_shape(n)) for n in self.input_names}
         self._profile = 0
 
     def __call__(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -103,6 +104,14 @@ class TensorRTRunner:
         return {n: np.array(outputs[n], copy=True) for n in self.output_names}
 
     def _select_profile(self, host: Mapping[str, np.ndarray]) -> None:
+        for name, array in host.items():
+            expected = self.input_shapes[name]
+            if name not in self.shape_tensor_inputs and (
+                array.ndim != len(expected) or any(e != -1 and e != d for e, d in zip(expected, array.shape))
+            ):
+                raise RuntimeInputError(
+                    f"Expected input {name!r} of shape {list(expected)} (-1: any size in the profiles). Received: shape {list(array.shape)}."
+                )
         observed = {n: _observed(n, a, self.shape_tensor_inputs) for n, a in host.items()}
         index = fitting_profile(observed, self.profiles, preferred=self._profile)
         if index is None:
