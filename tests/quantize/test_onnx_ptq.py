@@ -86,7 +86,6 @@ def test_residual_add_gets_qdq_on_its_identity_branch_only(float_onnx, feeds):
 
 
 def test_projection_shortcut_keeps_only_the_last_conv_branch_float():
-    import onnx
     from onnx import TensorProto, helper
 
     from tftrt_kit.quantize.onnx_ptq import residual_adds
