@@ -79,3 +79,32 @@ def test_tensorflow_op_left_in_graph_is_named(tmp_path):
     with pytest.raises(UnsupportedOpError, match=r"Lgamma \(TF node '[^']*Lgamma[^']*'\)") as caught:
         export_source(load_source(tmp_path))
     assert [op for op, _ in caught.value.ops] == ["Lgamma"]
+
+
+def test_xla_call_left_in_a_graph_is_named_before_constant_folding(tmp_path):
+    """A jit_compile call tf2onnx cannot convert is named with its node; folding (UnicodeDecodeError) never sees it."""
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    from tftrt_kit.export import export_graph
+
+    class Module(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = tf.Variable(np.ones((4, 4), np.float32))
+
+        @tf.function(jit_compile=True)
+        def compiled(self, x):
+            return tf.matmul(x, self.w)
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x")])
+        def __call__(self, x):
+            return {"y": tf.nn.relu(self.compiled(x + 1.0))}
+
+    module = Module()
+    frozen = convert_variables_to_constants_v2(module.__call__.get_concrete_function(), lower_control_flow=False)
+    graph_def = frozen.graph.as_graph_def()
+    calls = [n.name for n in graph_def.node if n.op == "StatefulPartitionedCall"]
+    assert calls, "freezing keeps the _XlaMustCompile call"
+    with pytest.raises(UnsupportedOpError, match="StatefulPartitionedCall") as raised:
+        export_graph(graph_def, [t.name for t in frozen.inputs], [t.name for t in frozen.outputs])
+    assert [node for _, node in raised.value.ops] == calls
