@@ -38,6 +38,9 @@ def test_missing_source_and_clobbered_route_directory(tmp_path):
     with pytest.raises(OutputDirError, match="overwrite"):
         check_call(tmp_path, **{**VALID, "output_dir": tmp_path / "out"})
     check_call(tmp_path, **{**VALID, "output_dir": tmp_path / "out", "overwrite": True})
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutputDirError, match="which is a file"):
+        check_call(tmp_path, **{**VALID, "output_dir": tmp_path / "file", "overwrite": True})
 
 
 def test_several_faults_one_line_each(tmp_path):

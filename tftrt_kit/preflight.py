@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from tftrt_kit.errors import ConfigError, SourceError, TftrtKitError
+from tftrt_kit.errors import ConfigError, OutputDirError, SourceError, TftrtKitError
 
 
 def check_call(
@@ -88,7 +88,9 @@ def _faults(
         ))
     if calibration_method not in METHODS:
         faults.append(ConfigError(f"Expected calibration_method in {METHODS}. Received: calibration_method={calibration_method!r}."))
-    if output_dir is not None:
+    if output_dir is not None and Path(output_dir).exists() and not Path(output_dir).is_dir():
+        faults.append(OutputDirError(f"Expected output_dir to be a directory. Received: {str(output_dir)!r}, which is a file."))
+    elif output_dir is not None:
         for name in dict.fromkeys(r for r in routes if r in registry):
             try:
                 check_output_dir(Path(output_dir) / name, overwrite=overwrite)
