@@ -202,3 +202,27 @@ def test_scalar_const_shared_by_an_island_and_a_segment(source_of, tmp_path):
     feeds = sample_inputs(source.inputs, batch=2)
     model = tftrt_kit.load(result.artifact_dir)
     assert compare(source.run(feeds), model(feeds), executor=model.executor).max_rel_error <= 1e-4
+
+
+def test_artifact_keeps_each_weight_once(converted):
+    """The native parts read the source's variables (no frozen copies), and unread duplicates are not saved."""
+    from tensorflow.core.protobuf import saved_model_pb2
+    from tensorflow.python.framework import tensor_util
+
+    source, result = converted("mobilenet_v2")
+    placeholders = {t.op.name for t in source.signature.graph.internal_captures}
+    weights = sum(
+        tensor_util.MakeNdarray(n.attr["value"].tensor).size for n in source.graph_def.node if n.op == "Const" and n.name in placeholders
+    )
+    saved = sum(int(np.prod(shape)) for name, shape in tf.train.list_variables(str(result.artifact_dir / "variables" / "variables")) if shape)
+    assert weights > 1_000_000 and saved == weights
+    proto = saved_model_pb2.SavedModel()
+    proto.ParseFromString((result.artifact_dir / "saved_model.pb").read_bytes())
+    graph = proto.meta_graphs[0].graph_def
+    embedded = sum(
+        tensor_util.MakeNdarray(n.attr["value"].tensor).size
+        for function in graph.library.function
+        for n in function.node_def
+        if n.op == "Const"
+    )
+    assert embedded < weights / 100

@@ -168,12 +168,15 @@ class SegmentRoute:
     def _write(self, source, context, segmentation, parts, specs, models, outcomes, result) -> None:
         import tensorflow as tf
 
-        from tftrt_kit.routes.segment_partition import native_function
+        from tftrt_kit.routes.segment_partition import native_function, unread_variable_lists, variable_handles
 
         with atomic_directory(context.output_dir / "segment", overwrite=context.overwrite) as staging:
             loaded = tf.saved_model.load(str(source.saved_model_dir))
+            variables = variable_handles(source, loaded)
+            for name in unread_variable_lists(loaded):
+                delattr(loaded, name)
             for name in segmentation.parts_in_order:
-                function = native_function(source.graph_def, parts[name].nodes, specs[name], source.captures(loaded))
+                function = native_function(source.graph_def, parts[name].nodes, specs[name], source.captures(loaded), variables)
                 setattr(loaded, specs[name].function_name, function)
             # Custom gradients (Keras' swish/silu) of a loaded SavedModel cannot be saved again;
             # an inference artifact needs none, and its signatures run the same without them.

@@ -109,13 +109,18 @@ def _shape_proto(shape: tuple[int | None, ...] | None) -> Any:
     return tensor_shape_pb2.TensorShapeProto(dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=-1 if d is None else d) for d in shape])
 
 
-def part_graph_def(graph_def: Any, nodes: Iterable[str], inputs: Sequence[TensorSpec], captured: Sequence[str] = ()) -> Any:
+def part_graph_def(
+    graph_def: Any, nodes: Iterable[str], inputs: Sequence[TensorSpec], captured: Sequence[str] = (), variables: Sequence[str] = ()
+) -> Any:
     """A GraphDef holding ``nodes`` and one Placeholder per entering tensor.
 
     Fed tensors become ``tftrt_input_<k>`` (``inputs[k]``); captured resource tensors
-    become ``tftrt_capture_<k>`` (``captured[k]``). Control inputs from outside the
-    part are dropped: in a frozen inference graph they only order ``NoOp`` nodes and
-    carry no data.
+    become ``tftrt_capture_<k>`` (``captured[k]``). Each frozen weight named in
+    ``variables`` (a ``Const`` that freezing made from a variable) becomes a
+    ``ReadVariableOp`` of the same name reading resource ``tftrt_variable_<k>``, so the
+    part reads the SavedModel's variable instead of holding a copy of its value.
+    Control inputs from outside the part are dropped: in a frozen inference graph they
+    only order ``NoOp`` nodes and carry no data.
     """
     import tensorflow as tf
     from tensorflow.core.framework import graph_pb2
@@ -123,6 +128,7 @@ def part_graph_def(graph_def: Any, nodes: Iterable[str], inputs: Sequence[Tensor
     keep = set(nodes)
     feeds = {spec.name: f"tftrt_input_{k}" for k, spec in enumerate(inputs)}
     feeds.update({canonical_tensor_name(t): f"tftrt_capture_{k}" for k, t in enumerate(captured)})
+    read_from = {name: f"tftrt_variable_{k}" for k, name in enumerate(variables)}
     sub = graph_pb2.GraphDef()
     sub.versions.CopyFrom(graph_def.versions)
     sub.library.CopyFrom(graph_def.library)
@@ -130,12 +136,16 @@ def part_graph_def(graph_def: Any, nodes: Iterable[str], inputs: Sequence[Tensor
         placeholder = sub.node.add(name=f"tftrt_input_{k}", op="Placeholder")
         placeholder.attr["dtype"].type = tf.as_dtype(spec.dtype).as_datatype_enum
         placeholder.attr["shape"].shape.CopyFrom(_shape_proto(spec.shape))
-    for k in range(len(captured)):
-        placeholder = sub.node.add(name=f"tftrt_capture_{k}", op="Placeholder")
+    for name in (*(f"tftrt_capture_{k}" for k in range(len(captured))), *read_from.values()):
+        placeholder = sub.node.add(name=name, op="Placeholder")
         placeholder.attr["dtype"].type = tf.resource.as_datatype_enum
         placeholder.attr["shape"].shape.CopyFrom(_shape_proto(()))
     for node in graph_def.node:
         if node.name not in keep:
+            continue
+        if node.name in read_from:
+            read = sub.node.add(name=node.name, op="ReadVariableOp", input=[f"{read_from[node.name]}:0"])
+            read.attr["dtype"].CopyFrom(node.attr["dtype"])
             continue
         copy = sub.node.add()
         copy.CopyFrom(node)
@@ -152,7 +162,47 @@ def part_graph_def(graph_def: Any, nodes: Iterable[str], inputs: Sequence[Tensor
     return sub
 
 
-def native_function(graph_def: Any, nodes: Iterable[str], part: PartSpec, captures: Mapping[str, Any] | None = None) -> Any:
+def variable_handles(source: Any, loaded: Any) -> dict[str, Any]:
+    """Frozen ``Const`` node name -> the handle, in ``loaded``, of the variable freezing read it from.
+
+    Freezing replaces each variable the signature captures with a ``Const`` named like
+    the signature graph's capture placeholder; ``captured_inputs`` lists the handles
+    in the order of those placeholders.
+
+    Args:
+        source: The :class:`~tftrt_kit.source.Source` (its own signature names the placeholders).
+        loaded: A ``tf.saved_model.load`` of the same SavedModel, whose variables the parts read.
+    """
+    consts = {node.name for node in source.graph_def.node if node.op == "Const"}
+    placeholders = [t.op.name for t in source.signature.graph.internal_captures]
+    handles = loaded.signatures[source.signature_key].captured_inputs
+    return {name: handle for name, handle in zip(placeholders, handles) if name in consts and handle.dtype.name == "resource"}
+
+
+def unread_variable_lists(loaded: Any) -> list[str]:
+    """Attributes of ``loaded`` holding only variables that none of its functions reads.
+
+    Keras 3's ``model.export`` saves every weight twice, under ``variables`` (read by
+    the signatures) and ``_all_variables`` (read by nothing): re-saved as is, the
+    segment artifact would carry the weights twice. A list is unread when no signature
+    and no restored function of ``loaded`` captures any of its variables' handles.
+    """
+    import tensorflow as tf
+
+    functions = [*loaded.signatures.values()]
+    for value in vars(loaded).values():
+        functions.extend(getattr(value, "concrete_functions", ()))
+    read = {id(t) for function in functions for t in function.captured_inputs}
+    unread = []
+    for name, value in vars(loaded).items():
+        if isinstance(value, list) and value and all(isinstance(v, tf.Variable) and id(v.handle) not in read for v in value):
+            unread.append(name)
+    return unread
+
+
+def native_function(
+    graph_def: Any, nodes: Iterable[str], part: PartSpec, captures: Mapping[str, Any] | None = None, variables: Mapping[str, Any] | None = None
+) -> Any:
     """A ``tf.function`` running ``part`` natively: positional input tensors in, a list of outputs out.
 
     Args:
@@ -162,13 +212,17 @@ def native_function(graph_def: Any, nodes: Iterable[str], part: PartSpec, captur
         captures: Captured tensor name -> resource handle (``Source.captures(loaded)``):
             the function captures the handles its nodes read, so a lookup table is
             bound to the SavedModel's own table, never fed.
+        variables: Frozen weight name -> variable handle (:func:`variable_handles`): the
+            function reads those variables instead of embedding the frozen values, so
+            the SavedModel keeps each weight once.
     """
     import tensorflow as tf
 
     keep = set(nodes)
     read = {canonical_tensor_name(ref) for node in graph_def.node if node.name in keep for ref in node.input if not ref.startswith("^")}
     bound = [(name, handle) for name, handle in (captures or {}).items() if canonical_tensor_name(name) in read]
-    sub = part_graph_def(graph_def, keep, part.inputs, [name for name, _ in bound])
+    weights = [(name, handle) for name, handle in (variables or {}).items() if name in keep]
+    sub = part_graph_def(graph_def, keep, part.inputs, [name for name, _ in bound], [name for name, _ in weights])
     signature = [tf.TensorSpec(s.shape, s.dtype, name=f"input_{k}") for k, s in enumerate(part.inputs)]
     fetches = [s.name for s in part.outputs]
 
@@ -176,6 +230,7 @@ def native_function(graph_def: Any, nodes: Iterable[str], part: PartSpec, captur
         feed = {f"tftrt_input_{k}:0": t for k, t in enumerate(tensors)}
         # Identity captures the eager handle into the function graph (input_map takes graph tensors only).
         feed.update({f"tftrt_capture_{k}:0": tf.identity(handle) for k, (_, handle) in enumerate(bound)})
+        feed.update({f"tftrt_variable_{k}:0": tf.identity(handle) for k, (_, handle) in enumerate(weights)})
         return tf.graph_util.import_graph_def(sub, input_map=feed, return_elements=fetches, name=part.name)
 
     run.__name__ = part.function_name
