@@ -18,6 +18,7 @@ other module waits until they end.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import threading
 from types import ModuleType
@@ -120,15 +121,14 @@ def polygraphy_bound(trt: ModuleType) -> Iterator[None]:
 
 def _bind(trt: ModuleType) -> list[tuple[Any, str, Any]]:
     """Point Polygraphy at ``trt``; returns what to restore as ``(object, attribute, old value)``."""
-    from polygraphy import config, mod
+    from polygraphy import config
     from polygraphy.logger import G_LOGGER
 
     from tftrt_kit.engines.trt_log import logger_for
 
-    modules = [importlib.import_module(name) for name in POLYGRAPHY_TRT_MODULES]
-    handle = mod.lazy_import(trt.__name__, log=False)
+    modules, trt_util, silent = _polygraphy_state()
+    handle = _handle(trt)
     saved = [(module, "trt", module.trt) for module in modules]
-    trt_util = importlib.import_module("polygraphy.backend.trt.util")
     saved += [
         (trt_util, "TRT_LOGGER", trt_util.TRT_LOGGER),
         (config, "USE_TENSORRT_RTX", config.USE_TENSORRT_RTX),
@@ -138,9 +138,36 @@ def _bind(trt: ModuleType) -> list[tuple[Any, str, Any]]:
         module.trt = handle
     trt_util.TRT_LOGGER = logger_for(trt)
     config.USE_TENSORRT_RTX = is_rtx(trt)
-    # Above CRITICAL: Polygraphy prints nothing; its critical() still raises with the message.
-    G_LOGGER.module_severity = G_LOGGER.CRITICAL + 1
+    G_LOGGER.module_severity = silent
     return saved
+
+
+@functools.lru_cache(maxsize=1)
+def _polygraphy_state() -> tuple[tuple[ModuleType, ...], ModuleType, Any]:
+    """Polygraphy's modules holding ``trt``, its TensorRT util module, and a severity that prints nothing.
+
+    Cached: binding is on every inference call, so it must cost microseconds.
+    """
+    from polygraphy.logger.logger import SeverityTrie
+    from polygraphy.logger import G_LOGGER
+
+    modules = tuple(importlib.import_module(name) for name in POLYGRAPHY_TRT_MODULES)
+    # Above CRITICAL: Polygraphy prints nothing; its critical() still raises with the message.
+    silent = SeverityTrie({"": G_LOGGER.CRITICAL + 1})
+    return modules, importlib.import_module("polygraphy.backend.trt.util"), silent
+
+
+def _handle(trt: ModuleType) -> Any:
+    """Polygraphy's lazy handle on ``trt`` (one per module object)."""
+    from polygraphy import mod
+
+    cached = _HANDLES.get(id(trt))
+    if cached is None or cached[0] is not trt:
+        cached = _HANDLES[id(trt)] = (trt, mod.lazy_import(trt.__name__, log=False))
+    return cached[1]
+
+
+_HANDLES: dict[int, tuple[ModuleType, Any]] = {}
 
 
 def _restore(saved: list[tuple[Any, str, Any]]) -> None:
