@@ -61,3 +61,9 @@ def test_batching_options_and_dtypes_are_checked():
     with pytest.raises(ConfigError, match="complex64"):
         triton_dtype("complex64")
     assert BatchingOptions(max_batch_size=32).preferred(32) == (4, 8, 16, 32)
+
+
+def test_unknown_rank_tensor_is_refused_by_name():
+    unknown = TensorSpec("squeezed", "float32", None)
+    with pytest.raises(ConfigError, match="output 'squeezed' of unknown rank"):
+        ModelConfig("m", [IMAGE], [unknown], backend="python").to_pbtxt()

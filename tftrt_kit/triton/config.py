@@ -108,7 +108,7 @@ class ModelConfig:
         """The ``config.pbtxt`` text.
 
         Raises:
-            ConfigError: a tensor dtype Triton has no type for.
+            ConfigError: a tensor dtype Triton has no type for, or a tensor of unknown rank.
         """
         lines = [f"# {note}" for note in self.notes]
         lines.append(f'name: "{self.name}"')
@@ -130,6 +130,11 @@ class ModelConfig:
     def _tensors(self, field: str, specs: Sequence[TensorSpec]) -> list[str]:
         entries = []
         for spec in specs:
+            if spec.shape is None:
+                raise ConfigError(
+                    f"Expected tensors of known rank (a Triton model config lists every dim). "
+                    f"Received: {field} {spec.name!r} of unknown rank."
+                )
             shape = spec.shape[1:] if self.batched else spec.shape
             dims = [-1 if d is None else d for d in shape]
             # Triton needs at least one dim; a per-sample scalar is sent as [1] and reshaped to [].
