@@ -57,6 +57,21 @@ def test_descriptor_2_is_captured_and_python_stderr_is_not(capfd):
     assert "after the block" in capfd.readouterr().err
 
 
+def test_a_handler_made_during_a_capture_still_writes_after_it(capfd):
+    import logging
+
+    logger = logging.getLogger("tftrt_kit.test_native_logs")
+    with captured(True):
+        handler = logging.StreamHandler()  # binds the sys.stderr of the moment, as a library imported here would
+    logger.addHandler(handler)
+    try:
+        logger.warning("after the capture")
+    finally:
+        logger.removeHandler(handler)
+    err = capfd.readouterr().err
+    assert "after the capture" in err and "Logging error" not in err
+
+
 def test_disabled_capture_lets_lines_through(capfd):
     with captured(False) as log:
         os.write(2, b"let through\n")

@@ -113,11 +113,11 @@ def captured(enabled: bool | None = None) -> Iterator[NativeLog | None]:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
+    original = sys.stderr
+    terminal = _terminal_stream(original)
     log = NativeLog()
     saved = os.dup(2)
     os.dup2(log.fileno(), 2)
-    original = sys.stderr
-    terminal = _own_stderr(original, saved)
     if terminal is not None:
         sys.stderr = terminal
     _active = log
@@ -129,10 +129,29 @@ def captured(enabled: bool | None = None) -> Iterator[NativeLog | None]:
             with contextlib.suppress(Exception):
                 terminal.flush()
             sys.stderr = original
-            terminal.close()
         os.dup2(saved, 2)
         os.close(saved)
         log.close()
+
+
+#: The terminal's descriptor 2, duplicated once (again only if descriptor 2 is pointed elsewhere)
+#: and never closed: a logging handler made during a capture keeps writing to it after the capture ends.
+_terminal: io.TextIOWrapper | None = None
+
+
+def _terminal_stream(stream: object) -> io.TextIOWrapper | None:
+    """A text stream on a copy of descriptor 2 (taken before any capture), when ``stream`` writes to descriptor 2."""
+    global _terminal
+    try:
+        if stream.fileno() != 2:  # type: ignore[attr-defined]
+            return None
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+    if _terminal is None or not _same_file(_terminal.fileno(), 2):
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        binary = open(os.dup(2), "wb", buffering=0)
+        _terminal = io.TextIOWrapper(binary, encoding=encoding, errors="backslashreplace", line_buffering=True, write_through=True)
+    return _terminal
 
 
 _session: contextlib.ExitStack | None = None
@@ -162,16 +181,9 @@ def quiet() -> NativeLog | None:
     return _active
 
 
-def _own_stderr(stream: object, saved: int) -> io.TextIOWrapper | None:
-    """A text stream on a copy of the terminal's descriptor, when ``stream`` wrote to descriptor 2."""
-    try:
-        if stream.fileno() != 2:  # type: ignore[attr-defined]
-            return None
-    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
-        return None
-    encoding = getattr(stream, "encoding", None) or "utf-8"
-    binary = open(os.dup(saved), "wb", buffering=0)
-    return io.TextIOWrapper(binary, encoding=encoding, errors="backslashreplace", line_buffering=True, write_through=True)
+def _same_file(a: int, b: int) -> bool:
+    first, second = os.fstat(a), os.fstat(b)
+    return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
 
 
 def quiet_tensorflow(environ: dict[str, str] | None = None) -> None:
