@@ -45,7 +45,7 @@ def test_route_failure_exits_1_through_console_script(saved_model, tmp_path):
         capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == EXIT_ROUTE_FAILED, done.stderr[-2000:]
-    assert "onnx: failed:" in done.stdout and str(tmp_path) in done.stdout
+    assert "onnx: failed in stage 'export':" in done.stdout and str(tmp_path) in done.stdout
     assert done.stderr == ""  # no progress bar off a TTY, no TensorFlow or TensorRT native line
 
 

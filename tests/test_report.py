@@ -70,10 +70,14 @@ def test_real_figures_are_present_and_named(reports):
     assert onnx.accuracy.verdict == "pass" and onnx.accuracy.thresholds == tftrt_kit.report.Tolerances().fp32
     assert {"load", "freeze", "benchmark"} <= set(fp32.source.timings)
     assert {"export", "build", "evaluate", "benchmark"} <= set(onnx.timings)
-    assert onnx.conversion_seconds == pytest.approx(sum(v for k, v in onnx.timings.items() if k not in ("evaluate", "benchmark")))
+    assert onnx.conversion_seconds == pytest.approx(sum(s.seconds for s in onnx.stages if s.name not in ("load artifact", "evaluate", "benchmark")))
     failed = reports["middle"].routes["onnx"]
     assert not failed.ok and failed.error
     assert failed.accuracy is None and failed.latency is None and failed.latencies == []
+    # A failed route keeps the stages that ran, the one that failed (with the error) and those not run.
+    assert failed.failed_stage is not None and failed.failed_stage.error == failed.error
+    outcomes = [s.outcome for s in failed.stages]
+    assert outcomes == ["ok"] * outcomes.index("failed") + ["failed"] + ["skipped"] * (len(outcomes) - outcomes.index("failed") - 1)
 
 
 def _figures(report: Report) -> list[str]:
@@ -116,7 +120,7 @@ def test_real_segment_fallbacks_and_failure(reports):
     assert segment.ok and segment.fallbacks and 0 < segment.coverage < 1 and len(segment.segments) >= 2
     assert not onnx.ok and onnx.error and onnx.latencies == [] and onnx.accuracy is None
     text = str(middle)
-    assert f"onnx: {onnx.status}: {onnx.error}" in text
+    assert f"onnx: {onnx.status} in stage {onnx.failed_stage.name!r}: {onnx.error}" in text
     for fallback in segment.fallbacks:
         assert f"segment left {fallback.count} {fallback.op_type} in TensorFlow: {fallback.reason}" in text
     assert Report.from_json(middle.to_json()) == middle
@@ -129,7 +133,7 @@ def test_failed_route_shows_error_and_no_figures(reports):
     rows = {row[0]: row for row in summary_rows(middle)}
     assert rows["onnx"][1] == "failed" and all(v is None for v in rows["onnx"][3:])
     text = str(middle)
-    assert f"onnx: failed: {middle.routes['onnx'].error}" in text
+    assert f"onnx: failed in stage {middle.routes['onnx'].failed_stage.name!r}: {middle.routes['onnx'].error}" in text
     assert not any(line.startswith("onnx ") for line in text.splitlines() if "onnxruntime" in line)
 
 

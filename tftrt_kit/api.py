@@ -12,7 +12,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from tftrt_kit._memory import collect_if_large
-from tftrt_kit.errors import ConfigError, TftrtKitError
+from tftrt_kit.errors import ConfigError
 from tftrt_kit.report.data import Report, RouteResult, SourceSummary, Tolerances
 from tftrt_kit.routes import RouteContext
 from tftrt_kit.routes.registry import default_routes
@@ -234,44 +234,44 @@ def _run_route(
     tolerances: Tolerances,
     bar: Any,
 ) -> tuple[RouteResult, Any]:
-    """Run one route and evaluate its artifact; a TftrtKitError becomes a failed result (and no model)."""
+    """Run one route's stages, then load and evaluate its artifact.
+
+    An error makes the result failed (skipped, for a missing optional dependency), with no
+    model: the result keeps every stage that ran, the failing one, the cause chain and the
+    native log lines (TensorFlow, TensorRT) written meanwhile.
+    """
     from tftrt_kit.comparison import evaluate_route, fingerprint
     from tftrt_kit.native_logs import active
-    from tftrt_kit.routes.base import stage
+    from tftrt_kit.routes.stages import record_failure, run_route, stage
     from tftrt_kit.runtime.artifact import check_output_dir
     from tftrt_kit.runtime.loader import load
 
     name = route.name
     log = active()
     mark = log.offset() if log is not None else 0
+    result = RouteResult(name=name, precision=context.precision)
     try:
         check_output_dir(context.output_dir / name, overwrite=context.overwrite)
         bar.set_description(f"{name}: convert")
-        result = route(source, context)
+        run_route(route, source, context, result)
         collect_if_large(source)
         bar.update()
         fingerprint(result)
-        model = load(result.artifact_dir)
+        with stage(result, "load artifact"):
+            model = load(result.artifact_dir)
         for segment in result.segments:
             segment.executor = getattr(model, "segment_executors", {}).get(segment.name)
         bar.set_description(f"{name}: evaluate")
         with stage(result, "evaluate"):
             evaluate_route(result, model, source, inputs, tolerances.for_precision(result.precision))
         bar.update()
-    except TftrtKitError as err:
-        return _failed(name, context, f"{type(err).__name__}: {err}", log, mark), None
     except Exception as err:  # a dependency's own failure must not take the other routes down
-        return _failed(name, context, f"{type(err).__name__} (unexpected; please report it): {str(err)[:500]}", log, mark), None
+        record_failure(result, err)
+        lines = log.tail(mark) if log is not None else []
+        if lines:
+            result.details["native_log"] = lines
+        return result, None
     return result, model
-
-
-def _failed(name: str, context: RouteContext, error: str, log: Any, mark: int) -> RouteResult:
-    """A failed route, with the native log lines (TensorFlow, TensorRT) written while it ran."""
-    failed = RouteResult(name=name, status="failed", precision=context.precision, error=error)
-    lines = log.tail(mark) if log is not None else []
-    if lines:
-        failed.details["native_log"] = lines
-    return failed
 
 
 def machine_info() -> dict[str, Any]:

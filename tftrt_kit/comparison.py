@@ -101,6 +101,6 @@ def benchmark_all(source: Any, summary: SourceSummary, results: Mapping[str, Rou
         result, measured = results[name], found[name]
         result.latencies = measured.latencies
         result.latency = measured.latencies[0] if measured.latencies else None
-        result.timings["benchmark"] = measured.seconds
+        result.add_stage("benchmark", measured.seconds)
         if measured.refused:
             result.details["latency_refused"] = {str(b): reason for b, reason in measured.refused.items()}

@@ -28,6 +28,7 @@ _EXPORTS = {
     "RouteResult": ".data",
     "SourceSummary": ".data",
     "Report": ".data",
+    "StageRecord": ".stages",
     "TensorRTCheck": ".tensorrt",
     "UnsupportedNode": ".tensorrt",
     "render_text": ".text",

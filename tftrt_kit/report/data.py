@@ -11,13 +11,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tftrt_kit.report.stages import OUTCOMES, StageRecord, stages_from_dict
 from tftrt_kit.report.tensorrt import TensorRTCheck
 from tftrt_kit.source import TensorSpec
 
 SCHEMA_VERSION = 1
 
 #: Stages that measure an artifact rather than make it; excluded from conversion time.
-MEASUREMENT_STAGES = ("evaluate", "benchmark")
+MEASUREMENT_STAGES = ("load artifact", "evaluate", "benchmark")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,7 +210,7 @@ class RouteResult:
     accuracy: Accuracy | None = None
     latency: Latency | None = None
     latencies: list[Latency] = dataclasses.field(default_factory=list)
-    timings: dict[str, float] = dataclasses.field(default_factory=dict)
+    stages: list[StageRecord] = dataclasses.field(default_factory=list)
     sizes: dict[str, int] = dataclasses.field(default_factory=dict)
     coverage: float | None = None
     flops_coverage: float | None = None
@@ -222,6 +223,29 @@ class RouteResult:
     def ok(self) -> bool:
         """Whether the route produced an artifact."""
         return self.status == "ok"
+
+    def add_stage(self, name: str, seconds: float, outcome: str = "ok", error: str | None = None) -> StageRecord:
+        """Record a stage that ran (in order); ``error`` says why it failed or was skipped."""
+        if outcome not in OUTCOMES:
+            from tftrt_kit.errors import ConfigError
+
+            raise ConfigError(f"Expected a stage outcome in {OUTCOMES}. Received: outcome={outcome!r}.")
+        record = StageRecord(name, seconds, outcome, error)
+        self.stages.append(record)
+        return record
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Seconds per stage name, in the order the stages ran (a repeated stage adds up)."""
+        found: dict[str, float] = {}
+        for record in self.stages:
+            found[record.name] = found.get(record.name, 0.0) + record.seconds
+        return found
+
+    @property
+    def failed_stage(self) -> StageRecord | None:
+        """The stage that failed, when one did."""
+        return next((s for s in self.stages if s.outcome == "failed"), None)
 
     @property
     def conversion_seconds(self) -> float | None:
@@ -427,6 +451,8 @@ def _route(data: dict[str, Any]) -> RouteResult:
         fields["accuracy"] = Accuracy(**accuracy)
     fields["latency"] = _latency(data.get("latency"))
     fields["latencies"] = [Latency(**x) for x in data.get("latencies", [])]
+    fields["stages"] = stages_from_dict(data)
+    fields.pop("timings", None)
     fields["fallbacks"] = [Fallback(**x) for x in data.get("fallbacks", [])]
     fields["segments"] = [
         SegmentInfo(**{**s, "tensorrt": TensorRTCheck.from_dict(s["tensorrt"]) if s.get("tensorrt") else None})

@@ -11,7 +11,7 @@ import dataclasses
 from typing import Any, Sequence
 
 #: Display order of stage timings; stages not listed follow in the order they ran.
-STAGE_ORDER = ("load", "freeze", "support", "segment", "partition", "quantize", "calibrate", "export", "fp16", "build", "save", "evaluate", "benchmark")
+STAGE_ORDER = ("load", "freeze", "support", "segment", "partition", "quantize", "calibrate", "export", "fp16", "build", "save", "load artifact", "evaluate", "benchmark")
 
 
 @dataclasses.dataclass
@@ -230,7 +230,10 @@ def sections(report: Any) -> list[Section]:
     not_evaluated = [f"{n}: not evaluated: {r.details['not_evaluated']}" for n, r in report.routes.items() if r.ok and r.details.get("not_evaluated")]
     if not_evaluated:
         out.append(Section("Not evaluated (the artifact stands; its accuracy is unknown)", lines=not_evaluated))
-    out.append(_timings(report, runs))
+    out.append(_timings(report, [("source (TF)", report.source), *report.routes.items()]))
+    outcomes = [[n, st.name, st.outcome, st.seconds, st.error] for n, r in report.routes.items() for st in r.stages if st.outcome != "ok"]
+    if outcomes:
+        out.append(Section("Stages not ok", ["route", "stage", "outcome", "s", "why"], outcomes))
     for name, r in report.routes.items():
         if r.ok and r.segments:
             out.append(Section(
@@ -259,7 +262,8 @@ def sections(report: Any) -> list[Section]:
     failed = []
     for n, r in report.routes.items():
         if not r.ok:
-            failed.append(f"{n}: {r.status}: {r.error}")
+            where = f" in stage {r.failed_stage.name!r}" if r.failed_stage else ""
+            failed.append(f"{n}: {r.status}{where}: {r.error}")
             failed += [f"{n}: native log: {line}" for line in r.details.get("native_log", [])]
     if failed:
         out.append(Section("Failed routes (no figures)", lines=failed))

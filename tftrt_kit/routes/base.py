@@ -1,15 +1,12 @@
-"""What every route shares: its context, stage timing, and the fields every manifest holds."""
+"""What every route shares: its context, its protocol, and the fields every manifest holds."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import time
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol, Sequence
 
 from tftrt_kit.engines.tensorrt_builder import EngineOptions
-from tftrt_kit.report.data import RouteResult
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,21 +38,11 @@ class RouteContext:
 
 
 class Route(Protocol):
-    """A conversion route: turns a source into an artifact and a partial RouteResult."""
+    """A conversion route: an ordered list of stages turning a source into an artifact (see :mod:`tftrt_kit.routes.stages`)."""
 
     name: str
 
-    def __call__(self, source: Any, context: RouteContext) -> RouteResult: ...
-
-
-@contextlib.contextmanager
-def stage(result: RouteResult, name: str) -> Iterator[None]:
-    """Time the block and record its seconds as ``result.timings[name]`` (added up if repeated)."""
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        result.timings[name] = result.timings.get(name, 0.0) + time.perf_counter() - started
+    def stages(self, source: Any, context: RouteContext) -> Sequence[Any]: ...
 
 
 def directory_bytes(path: Path) -> int:

@@ -1,14 +1,17 @@
-"""Route "onnx": (quantize) -> tf2onnx -> ONNX clean-up -> TensorRT plan, one model file."""
+"""Route "onnx": (quantize) -> tf2onnx -> ONNX clean-up -> TensorRT plan, one model file.
+
+Stages: export (INT8: quantize, calibrate, export), fp16 (FP16 only), build, save.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from tftrt_kit.export import ExportOptions, convert_to_fp16, export_source
-from tftrt_kit.report.data import RouteResult
-from tftrt_kit.routes.base import RouteContext, directory_bytes, keep_timing_cache, manifest_header, stage
+from tftrt_kit.routes.base import RouteContext, directory_bytes, keep_timing_cache, manifest_header
 from tftrt_kit.routes.engine_step import check_and_build
 from tftrt_kit.routes.registry import register_route
+from tftrt_kit.routes.stages import RouteRun, Stage, StagedRoute
 from tftrt_kit.runtime.artifact import atomic_directory, write_manifest
 from tftrt_kit.runtime.manifest_schema import ONNX_FIELDS
 
@@ -22,21 +25,37 @@ MODEL_FILE = "model.onnx"
     triton_exporter="tftrt_kit.triton.repository:onnx_models",
     default_order=2,
 )
-class OnnxRoute:
+class OnnxRoute(StagedRoute):
     """The whole signature as one ONNX model and one TensorRT plan."""
 
     def __init__(self, export: ExportOptions = ExportOptions()):
         self.export = export
 
-    def __call__(self, source: Any, context: RouteContext) -> RouteResult:
-        """Export, check and build; write ``model.onnx``, the plan and ``manifest.json``."""
-        result = RouteResult(name="onnx", precision=context.precision)
-        model = self._onnx_model(source, context, result)
-        with stage(result, "build"):
-            outcome = check_and_build(model, context)
-        result.tensorrt = outcome.check
+    def stages(self, source: Any, context: RouteContext) -> list[Stage]:
+        """Make ``model.onnx`` (quantized at INT8), check and build it, write the artifact."""
+        if context.precision == "int8":
+            from tftrt_kit.routes.quantize_step import int8_onnx_stages
+
+            making = int8_onnx_stages(source, self.export)
+        else:
+            making = [Stage("export", self._export)] + ([Stage("fp16", self._fp16)] if context.precision == "fp16" else [])
+        return [*making, Stage("build", self._build), Stage("save", self._save)]
+
+    def _export(self, run: RouteRun) -> None:
+        run.values["model"] = export_source(run.source, self.export)
+
+    def _fp16(self, run: RouteRun) -> None:
+        run.values["model"] = convert_to_fp16(run.values["model"])
+
+    def _build(self, run: RouteRun) -> None:
+        outcome = run.values["outcome"] = check_and_build(run.values["model"], run.context)
+        run.result.tensorrt = outcome.check
         if outcome.skipped:
-            result.details["tensorrt_skipped"] = outcome.skipped
+            run.result.details["tensorrt_skipped"] = outcome.skipped
+
+    def _save(self, run: RouteRun) -> None:
+        """Write ``model.onnx``, the plan and ``manifest.json``, renamed into place whole."""
+        model, outcome, context, result = run.values.pop("model"), run.values.pop("outcome"), run.context, run.result
         files = {"onnx_file": MODEL_FILE, "plan_file": None}
         with atomic_directory(context.output_dir / "onnx", overwrite=context.overwrite) as staging:
             (staging / MODEL_FILE).write_bytes(model.SerializeToString())
@@ -45,7 +64,7 @@ class OnnxRoute:
                 (staging / files["plan_file"]).write_bytes(outcome.plan)
             files["timing_cache_file"] = keep_timing_cache(context, staging)
             write_manifest(staging, {
-                **manifest_header("onnx", source, context),
+                **manifest_header("onnx", run.source, context),
                 "tensorrt": outcome.check.to_dict() if outcome.check else None,
                 "plan_backend": outcome.module if outcome.plan is not None else None,
                 **files,
@@ -53,16 +72,3 @@ class OnnxRoute:
             result.sizes = {"onnx_bytes": (staging / MODEL_FILE).stat().st_size, "plan_bytes": len(outcome.plan or b"")}
         result.artifact_dir = context.output_dir / "onnx"
         result.sizes["artifact_bytes"] = directory_bytes(result.artifact_dir)
-        return result
-
-    def _onnx_model(self, source: Any, context: RouteContext, result: RouteResult) -> Any:
-        if context.precision == "int8":
-            from tftrt_kit.routes.quantize_step import quantized_onnx
-
-            return quantized_onnx(source, context, result, self.export)
-        with stage(result, "export"):
-            model = export_source(source, self.export)
-        if context.precision == "fp16":
-            with stage(result, "fp16"):
-                model = convert_to_fp16(model)
-        return model

@@ -16,7 +16,8 @@ import numpy as np
 from tftrt_kit.calibration_data import validate_calibration_data
 from tftrt_kit.errors import CalibrationError
 from tftrt_kit.report.data import RouteResult
-from tftrt_kit.routes.base import RouteContext, stage
+from tftrt_kit.routes.base import RouteContext
+from tftrt_kit.routes.stages import RouteRun, Stage
 
 
 def _batches(source: Any, context: RouteContext) -> list[dict[str, np.ndarray]]:
@@ -34,28 +35,43 @@ def _record(result: RouteResult, level: str, method: str, batches: list[Mapping[
     result.details["quantization"] = {"level": level, "method": method, "calibration_samples": int(samples), "batches": len(batches)}
 
 
-def quantized_onnx(source: Any, context: RouteContext, result: RouteResult, export_options: Any) -> Any:
-    """The onnx route's INT8 model: Keras-level Q/DQ for Keras sources, ONNX-level PTQ otherwise."""
-    from tftrt_kit.export import export_source
-    from tftrt_kit.quantize import calibrate, export_quantized, quantize_model, quantize_onnx
+def int8_onnx_stages(source: Any, export_options: Any) -> list[Stage]:
+    """The onnx route's INT8 stages: Keras-level Q/DQ for Keras sources (quantize, calibrate, export),
+    ONNX-level PTQ otherwise (export, calibrate); each leaves ``run.values["model"]``."""
 
-    batches = _batches(source, context)
-    method = context.calibration_method
+    def quantize(run: RouteRun) -> None:
+        from tftrt_kit.quantize import quantize_model
+
+        run.values["batches"] = _batches(run.source, run.context)
+        run.values["keras_model"] = quantize_model(run.source.keras_model)
+
+    def calibrate_keras(run: RouteRun) -> None:
+        from tftrt_kit.quantize import calibrate
+
+        calibrate(run.values["keras_model"], run.values["batches"], method=run.context.calibration_method)
+
+    def export_keras(run: RouteRun) -> None:
+        from tftrt_kit.quantize import export_quantized
+
+        run.values["model"] = export_quantized(run.values.pop("keras_model"), opset=export_options.opset)
+        _record(run.result, "keras", run.context.calibration_method, run.values.pop("batches"))
+
+    def export(run: RouteRun) -> None:
+        from tftrt_kit.export import export_source
+
+        run.values["batches"] = _batches(run.source, run.context)
+        run.values["model"] = export_source(run.source, export_options)
+
+    def calibrate_onnx(run: RouteRun) -> None:
+        from tftrt_kit.quantize import quantize_onnx
+
+        batches = run.values.pop("batches")
+        run.values["model"] = quantize_onnx(run.values["model"], batches, method=run.context.calibration_method)
+        _record(run.result, "onnx", run.context.calibration_method, batches)
+
     if source.keras_model is not None:
-        with stage(result, "quantize"):
-            qmodel = quantize_model(source.keras_model)
-        with stage(result, "calibrate"):
-            calibrate(qmodel, batches, method=method)
-        with stage(result, "export"):
-            model = export_quantized(qmodel, opset=export_options.opset)
-        _record(result, "keras", method, batches)
-        return model
-    with stage(result, "export"):
-        fp32 = export_source(source, export_options)
-    with stage(result, "calibrate"):
-        model = quantize_onnx(fp32, batches, method=method)
-    _record(result, "onnx", method, batches)
-    return model
+        return [Stage("quantize", quantize), Stage("calibrate", calibrate_keras), Stage("export", export_keras)]
+    return [Stage("export", export), Stage("calibrate", calibrate_onnx)]
 
 
 def segment_input_values(source: Any, batches: list[Mapping[str, np.ndarray]], tensors: list[str]) -> list[dict[str, np.ndarray]]:
@@ -77,16 +93,15 @@ def segment_input_values(source: Any, batches: list[Mapping[str, np.ndarray]], t
 
 
 def quantized_segments(source: Any, context: RouteContext, result: RouteResult, models: dict, specs: dict) -> dict:
-    """Each segment's ONNX quantized with ONNX-level PTQ on its own input values."""
+    """Each segment's ONNX quantized with ONNX-level PTQ on its own input values (the segment route's calibrate stage)."""
     from tftrt_kit.quantize import quantize_onnx
 
     batches = _batches(source, context)
     wanted = sorted({s.name for name in models for s in specs[name].inputs})
-    with stage(result, "calibrate"):
-        values = segment_input_values(source, batches, wanted)
-        quantized = {
-            name: quantize_onnx(model, [{s.name: v[s.name] for s in specs[name].inputs} for v in values], method=context.calibration_method)
-            for name, model in models.items()
-        }
+    values = segment_input_values(source, batches, wanted)
+    quantized = {
+        name: quantize_onnx(model, [{s.name: v[s.name] for s in specs[name].inputs} for v in values], method=context.calibration_method)
+        for name, model in models.items()
+    }
     _record(result, "onnx", context.calibration_method, batches)
     return quantized

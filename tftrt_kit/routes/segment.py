@@ -11,10 +11,11 @@ import dataclasses
 from typing import Any
 
 from tftrt_kit.export import ExportOptions, convert_to_fp16
-from tftrt_kit.report.data import Fallback, RouteResult, SegmentInfo
-from tftrt_kit.routes.base import RouteContext, directory_bytes, keep_timing_cache, manifest_header, stage
+from tftrt_kit.report.data import Fallback, SegmentInfo
+from tftrt_kit.routes.base import RouteContext, directory_bytes, keep_timing_cache, manifest_header
 from tftrt_kit.routes.engine_step import check_and_build
 from tftrt_kit.routes.registry import register_route
+from tftrt_kit.routes.stages import RouteRun, Stage, StagedRoute
 from tftrt_kit.runtime.artifact import SEGMENT_ASSETS, atomic_directory, write_manifest
 from tftrt_kit.runtime.manifest_schema import SEGMENT_FIELDS
 
@@ -84,47 +85,67 @@ def record_plan(entry: dict, outcome: Any, assets: Any) -> None:
     triton_exporter="tftrt_kit.triton.repository:segment_model",
     default_order=1,
 )
-class SegmentRoute:
+class SegmentRoute(StagedRoute):
     """TensorRT segments inside a SavedModel that stays native TensorFlow."""
 
     def __init__(self, options: SegmentOptions = SegmentOptions()):
         self.options = options
 
-    def __call__(self, source: Any, context: RouteContext) -> RouteResult:
-        """Segment, export and build each segment, and write the artifact SavedModel."""
-        from tftrt_kit.routes.segment_partition import GraphTensors, part_spec
+    def stages(self, source: Any, context: RouteContext) -> list[Stage]:
+        """Segment (refined by tf2onnx's and TensorRT's refusals), partition, set the precision, build, save."""
+        precision = {"fp16": [Stage("fp16", self._fp16)], "int8": [Stage("calibrate", self._calibrate)]}.get(context.precision, [])
+        return [Stage("segment", self._segment), Stage("partition", self._partition), *precision,
+                Stage("build", self._build), Stage("save", self._save)]
 
-        result = RouteResult(name="segment", precision=context.precision)
-        with stage(result, "segment"):
-            graph = GraphTensors(source.graph_def)
-            refined = self._refine(source, context, graph)
-        segmentation, models = refined.segmentation, refined.models
-        result.details["refinement_rounds"] = refined.rounds
-        result.details["tf2onnx_passes"] = refined.tf2onnx_passes
+    def _segment(self, run: RouteRun) -> None:
+        from tftrt_kit.routes.segment_partition import GraphTensors
+
+        graph = run.values["graph"] = GraphTensors(run.source.graph_def)
+        refined = self._refine(run.source, run.context, graph)
+        run.result.details["refinement_rounds"] = refined.rounds
+        run.result.details["tf2onnx_passes"] = refined.tf2onnx_passes
         if refined.demoted:
-            result.details["segments_sent_back_whole"] = list(refined.demoted)
-        parts = {p.name: p for p in (*segmentation.segments, *segmentation.islands)}
+            run.result.details["segments_sent_back_whole"] = list(refined.demoted)
+        run.values["segmentation"], run.values["models"] = refined.segmentation, refined.models
+
+    def _partition(self, run: RouteRun) -> None:
+        """Each part's inputs and outputs (its native function's signature), and the FLOPs coverage."""
+        from tftrt_kit.routes.segment_partition import part_spec
+
+        graph = run.values.pop("graph")  # a second copy of the weights: not needed by the build or the save
+        segmentation = run.values["segmentation"]
+        parts = run.values["parts"] = {p.name: p for p in (*segmentation.segments, *segmentation.islands)}
         segment_names = {s.name for s in segmentation.segments}
-        specs = {
+        run.values["specs"] = {
             name: part_spec(
                 graph, name, "segment" if name in segment_names else "island", parts[name].inputs, parts[name].outputs,
-                captured=source.captured_tensors,
+                captured=run.source.captured_tensors,
             )
             for name in segmentation.parts_in_order
         }
         total = sum(graph.flops(n) for n in segmentation.assignment)
         if total:
-            result.flops_coverage = sum(graph.flops(n) for s in segmentation.segments for n in s.nodes) / total
-        del graph, refined  # a second copy of the weights: not needed by the build or the save
-        models = self._apply_precision(source, context, result, models, specs)
-        with stage(result, "build"):
-            outcomes = self._build_segments(models, context)
+            run.result.flops_coverage = sum(graph.flops(n) for s in segmentation.segments for n in s.nodes) / total
+
+    def _fp16(self, run: RouteRun) -> None:
+        run.values["models"] = {name: convert_to_fp16(model) for name, model in run.values["models"].items()}
+
+    def _calibrate(self, run: RouteRun) -> None:
+        from tftrt_kit.routes.quantize_step import quantized_segments
+
+        run.values["models"] = quantized_segments(run.source, run.context, run.result, run.values["models"], run.values["specs"])
+
+    def _build(self, run: RouteRun) -> None:
+        outcomes = run.values["outcomes"] = self._build_segments(run.values["models"], run.context)
         skipped = next((o.skipped for o in outcomes.values() if o.skipped), None)
         if skipped:
-            result.details["tensorrt_skipped"] = skipped
-        with stage(result, "save"):
-            self._write(source, context, segmentation, parts, specs, models, outcomes, result)
-        result.artifact_dir = context.output_dir / "segment"
+            run.result.details["tensorrt_skipped"] = skipped
+
+    def _save(self, run: RouteRun) -> None:
+        """Write the artifact SavedModel, then record what it holds."""
+        result, segmentation, outcomes = run.result, run.values["segmentation"], run.values["outcomes"]
+        self._write(run.source, run.context, segmentation, run.values["parts"], run.values["specs"], run.values["models"], outcomes, result)
+        result.artifact_dir = run.context.output_dir / "segment"
         result.coverage = segmentation.coverage
         result.segments = [
             SegmentInfo(s.name, len(s.nodes), dict(s.op_histogram), list(s.inputs), list(s.outputs), outcomes[s.name].check)
@@ -133,7 +154,6 @@ class SegmentRoute:
         result.fallbacks = [Fallback(f.op_type, f.count, f.reason) for f in segmentation.fallbacks]
         result.details["islands"] = len(segmentation.islands)
         result.sizes["artifact_bytes"] = directory_bytes(result.artifact_dir)
-        return result
 
     def _refine(self, source: Any, context: RouteContext, graph: Any) -> Any:
         """Segment and export, moving what tf2onnx or the TensorRT parser refuses to TensorFlow until it settles."""
@@ -154,16 +174,6 @@ class SegmentRoute:
     def _build_segments(self, models: dict, context: RouteContext) -> dict:
         """Segment name -> its TensorRT outcome (check, and a plan where a builder exists)."""
         return {name: check_and_build(model, context) for name, model in models.items()}
-
-    def _apply_precision(self, source: Any, context: RouteContext, result: RouteResult, models: dict, specs: dict) -> dict:
-        if context.precision == "fp16":
-            with stage(result, "fp16"):
-                return {name: convert_to_fp16(model) for name, model in models.items()}
-        if context.precision == "int8":
-            from tftrt_kit.routes.quantize_step import quantized_segments
-
-            return quantized_segments(source, context, result, models, specs)
-        return models
 
     def _write(self, source, context, segmentation, parts, specs, models, outcomes, result) -> None:
         import tensorflow as tf
