@@ -13,7 +13,8 @@ import numpy as np
 
 from tftrt_kit._memory import collect_if_large
 from tftrt_kit.errors import ConfigError
-from tftrt_kit.report.data import Report, RouteResult, SourceSummary, Tolerances
+from tftrt_kit.report.data import Report, RouteResult, SourceSummary
+from tftrt_kit.report.measures import Tolerances
 from tftrt_kit.routes import RouteContext
 from tftrt_kit.routes.registry import default_routes
 from tftrt_kit.routes.registry import routes as registered_routes

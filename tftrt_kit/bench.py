@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from tftrt_kit.errors import ConfigError, TftrtKitError
-from tftrt_kit.report.data import Latency
+from tftrt_kit.report.measures import Latency
 
 
 @dataclasses.dataclass(frozen=True)

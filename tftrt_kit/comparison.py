@@ -18,7 +18,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from tftrt_kit.errors import ArtifactError
-from tftrt_kit.report.data import RouteResult, SourceSummary, Thresholds
+from tftrt_kit.report.data import RouteResult, SourceSummary
+from tftrt_kit.report.measures import Thresholds
 
 #: Name of the source in latency comparisons.
 SOURCE_RUN = "source (TF)"

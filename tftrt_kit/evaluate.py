@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from tftrt_kit.errors import ArtifactError
-from tftrt_kit.report.data import Accuracy, OutputError, Stats, Thresholds
+from tftrt_kit.report.measures import Accuracy, OutputError, Stats, Thresholds
 from tftrt_kit.source import TensorSpec
 
 
