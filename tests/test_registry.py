@@ -12,7 +12,7 @@ import pytest
 import tftrt_kit
 from tftrt_kit.cli import build_parser, main
 from tftrt_kit.engines.executors import executor_names, unregister_executor
-from tftrt_kit.errors import ArtifactError
+from tftrt_kit.errors import ArtifactError, ConfigError
 from tftrt_kit.routes.registry import default_routes, register_route, routes, unregister_route
 from tftrt_kit.routes.stages import Stage, StagedRoute
 
@@ -57,6 +57,12 @@ def test_toy_route_and_executor_reach_convert_load_and_the_cli(toys, saved_model
 
     assert main(["bench", str(toy.artifact_dir), "--executor", "onnx_reference", "--batch-sizes", "1"]) == 0
     assert "on onnx_reference" in capsys.readouterr().out
+
+    from tftrt_kit.triton import export
+
+    with pytest.raises(ConfigError, match="route 'toy', which has none"):
+        export(toy.artifact_dir, tmp_path / "repository")
+    assert not (tmp_path / "repository").exists()
 
 
 def test_an_unregistered_route_is_refused_by_name(toys, saved_model, tmp_path):
