@@ -67,7 +67,8 @@ class SpeedRatio:
         slow = f"{self.slower} ({self.slower_executor}, p50 {self.slower_ms:.3g} ms)"
         spread = _spread(self.low, self.high, self.rounds)
         if not self.beyond_noise:
-            return f"batch {self.batch}: {fast} and {slow}: same speed ({self.ratio:.2f}x{spread}: within the noise)"
+            ahead = f"{self.faster} ahead by {self.ratio:.2f}x" if self.paired is not None else f"{self.ratio:.2f}x"
+            return f"batch {self.batch}: {fast} and {slow}: same speed ({ahead}{spread}: within the noise)"
         return f"batch {self.batch}: {fast} is {self.ratio:.2f}x faster than {slow}{spread}"
 
 
