@@ -113,6 +113,8 @@ def test_inspect(saved_model, capsys):
     printed = capsys.readouterr().out
     assert printed.strip() == inspect(saved_model("middle_op")).summary()
     assert "seg_0" in printed and "seg_1" in printed and "Lgamma" in printed
+    assert main(["inspect", str(saved_model("middle_op")), "--minimum-segment-size", "1000", "--precision", "int8"]) == EXIT_OK
+    assert capsys.readouterr().out.strip() == inspect(saved_model("middle_op"), minimum_segment_size=1000, precision="int8").summary()
 
 
 def test_help_reads_well():

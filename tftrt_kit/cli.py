@@ -148,6 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
         "Preview the segmentation of SRC: which ops TensorRT segments would take, which stay in TensorFlow and why."))
     inspect.add_argument("source", metavar="SRC", help="SavedModel directory or .keras file")
     inspect.add_argument("--signature", default=None, help="signature key (default: serving_default)")
+    inspect.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                         help="precision the op rules assume: FakeQuant/QuantizeAndDequantize go to TensorRT only at int8 (default: fp32)")
+    inspect.add_argument("--minimum-segment-size", type=int, default=3, metavar="N",
+                         help="fewest effective nodes in a segment, counted as TF-TRT counted (default: 3)")
 
     bench = commands.add_parser("bench", help="measure the latency of a written artifact", description=(
         "Measure the latency of ARTIFACT (a directory written by convert) on seeded generated inputs."))
@@ -311,7 +315,7 @@ def _tolerances(args: argparse.Namespace) -> Any:
 def _inspect(args: argparse.Namespace) -> int:
     from tftrt_kit.segment import inspect
 
-    print(inspect(args.source, signature=args.signature).summary())
+    print(inspect(args.source, signature=args.signature, precision=args.precision, minimum_segment_size=args.minimum_segment_size).summary())
     return EXIT_OK
 
 
