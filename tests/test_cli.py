@@ -21,7 +21,8 @@ def converted(saved_model, tmp_path_factory):
     """One real ``tftrt-kit convert`` run writing artifacts and the report in all three formats."""
     out = tmp_path_factory.mktemp("cli")
     reports = [out / "r.json", out / "r.md", out / "r.html"]
-    argv = ["convert", str(saved_model("small_cnn")), "--routes", "onnx", "--out", str(out / "artifacts"), "--batch-sizes", "1,2"]
+    argv = ["convert", str(saved_model("small_cnn")), "--routes", "onnx", "--out", str(out / "artifacts"), "--batch-sizes", "1,2",
+            "--rounds", "4"]
     for path in reports:
         argv += ["--report", str(path)]
     code = main(argv)
@@ -33,6 +34,7 @@ def test_convert_ok_writes_reports(converted, capsys):
     assert code == EXIT_OK
     report = Report.load(json_path)
     assert [x.batch for x in report.routes["onnx"].latencies] == [1, 2]
+    assert {x.rounds for x in report.routes["onnx"].latencies + report.source.latencies} == {4}
     assert report.routes["onnx"].ok and (out / "artifacts" / "onnx" / "manifest.json").is_file()
     assert "onnxruntime[CPU]" in md_path.read_text() and html_path.read_text().startswith("<!DOCTYPE html>")
 

@@ -119,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--batch-sizes", type=_batch_sizes, default=(1, 8, 32), metavar="B,B,..",
                          help="latency sweep where the batch is dynamic (default: 1,8,32)")
     convert.add_argument("--no-benchmark", action="store_true", help="skip latency measurement")
+    convert.add_argument("--rounds", type=_positive_int, default=10, metavar="N",
+                         help="interleaved timing rounds of the source and the routes; their spread is the noise (default: 10)")
     convert.add_argument("--calibration-method", choices=("max", "percentile", "entropy", "mse"), default="max",
                          help="INT8 calibration (default: max; entropy is TensorRT's KL calibrator; mse: Keras sources only)")
     convert.add_argument("--sample-data", type=Path, default=None, metavar="FILE",
@@ -157,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Measure the latency of ARTIFACT (a directory written by convert) on seeded generated inputs."))
     bench.add_argument("artifact", type=Path, metavar="ARTIFACT", help="artifact directory, e.g. out/onnx")
     bench.add_argument("--batch-sizes", type=_batch_sizes, default=(1, 8, 32), metavar="B,B,..", help="default: 1,8,32")
+    bench.add_argument("--rounds", type=_positive_int, default=10, metavar="N", help="timing rounds; their spread is the noise (default: 10)")
     bench.add_argument("--executor", choices=executor_names(), default="auto", help="default: auto")
 
     compare = commands.add_parser("compare", help="show several saved reports side by side", description=(
@@ -231,7 +234,7 @@ def _convert(args: argparse.Namespace) -> int:
         sample_data=sample,
         backend=args.backend,
         build_plans=not args.no_build,
-        benchmark=False if args.no_benchmark else BenchOptions(batch_sizes=args.batch_sizes),
+        benchmark=False if args.no_benchmark else BenchOptions(batch_sizes=args.batch_sizes, rounds=args.rounds),
         tolerances=_tolerances(args),
         route_options=route_options,
         progress=True,
@@ -329,7 +332,7 @@ def _bench(args: argparse.Namespace) -> int:
     specs = getattr(model, "inputs", None)
     if not specs:
         raise ArtifactError(f"Expected an artifact whose model names its inputs. Received: {model!r}.")
-    latencies, refused = sweep(model, specs, executor=model.executor, options=BenchOptions(batch_sizes=args.batch_sizes))
+    latencies, refused = sweep(model, specs, executor=model.executor, options=BenchOptions(batch_sizes=args.batch_sizes, rounds=args.rounds))
     print(f"{args.artifact} on {model.executor}")
     print(table(
         ["executor", "batch", "p50 ms", "p90 ms", "p99 ms", "mean ms", "samples/s", "iterations", "rounds", "p50 95% interval"],
