@@ -125,7 +125,7 @@ def test_string_output_is_compared_by_equality(kinds):
     accuracy = report.routes["segment"].accuracy
     assert accuracy.per_output["label"].compared_by == "equality" and accuracy.per_output["label"].max_abs_error == 0.0
     assert accuracy.per_output["logits"].compared_by == "value"
-    assert "label" in str(report) and "unexpected" not in str(report)
+    assert "compared by equality" in str(report) and "unexpected" not in str(report)
 
 
 def test_a_tensor_list_passes_between_islands_as_a_tensorflow_tensor(kinds):

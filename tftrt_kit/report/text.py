@@ -213,7 +213,8 @@ def sections(report: Any) -> list[Section]:
                 accuracy_rows.append([
                     name, e.name, r.accuracy.executor, e.max_abs_error, e.max_rel_error, e.mean_abs_error, cosine(e.cosine),
                     e.top1_agreement, e.top5_agreement, e.verdict,
-                    f"atol {cell(e.max_abs_error)} | rtol {cell(e.max_elementwise_rel_error)}",
+                    "compared by equality" if e.compared_by == "equality"
+                    else f"atol {cell(e.max_abs_error)} | rtol {cell(e.max_elementwise_rel_error)}",
                 ])
     if accuracy_rows:
         notes = [

@@ -15,6 +15,7 @@ reason (the note on the verdict) when the pattern matches, else ``None``.
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -37,8 +38,6 @@ def _scalar(node: Any) -> float | None:
     if len(values) == 1:
         return float(values[0])
     if tensor.tensor_content and tensor.dtype == 1 and len(tensor.tensor_content) == 4:
-        import struct
-
         return struct.unpack("<f", tensor.tensor_content)[0]
     return None
 
