@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from tftrt_kit._optional import require
-from tftrt_kit.errors import ConfigError, IncompatiblePlanError, TftrtKitError
+from tftrt_kit.errors import ArtifactError, ConfigError, IncompatiblePlanError, TftrtKitError
 
 #: ``executor=`` value that lets :func:`tftrt_kit.load` choose.
 AUTO = "auto"
@@ -150,7 +150,6 @@ def _gpu() -> bool:
 
 def _open_onnx(path: Path, entry: Mapping[str, Any]) -> Any:
     from tftrt_kit.engines.onnxruntime import OnnxRuntimeExecutor
-    from tftrt_kit.errors import ArtifactError
 
     try:
         return OnnxRuntimeExecutor(path)

@@ -81,15 +81,13 @@ def open_runner(
             )
     if not candidates:
         raise ArtifactError(f"Expected {where} to hold a file an executor here can run. Received: {sorted(entry)}.")
-    for index, candidate in enumerate(candidates):
+    for candidate, following in zip(candidates, candidates[1:]):
         try:
             return candidate.open(_target(candidate, directory, entry, native), entry)
         except TftrtKitError as err:
-            if index == len(candidates) - 1:
-                raise
-            following = candidates[index + 1].title
-            warnings.warn(f"{where}: {candidate.title} not usable here ({err}); running on {following}.", RuntimeWarning, stacklevel=3)
-    raise AssertionError("unreachable: the last candidate returns or raises")
+            warnings.warn(f"{where}: {candidate.title} not usable here ({err}); running on {following.title}.", RuntimeWarning, stacklevel=3)
+    last = candidates[-1]
+    return last.open(_target(last, directory, entry, native), entry)
 
 
 def close_runner(runner: Any) -> None:
