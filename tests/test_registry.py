@@ -32,16 +32,19 @@ def toys():
         sys.modules.pop(name, None)
 
 
+def _subcommand(command: str):
+    return next(a for a in build_parser()._actions if a.dest == "command").choices[command]
+
+
 def _executor_choices(command: str) -> list[str]:
-    parser = build_parser()
-    sub = next(a for a in parser._actions if a.dest == "command").choices[command]
-    return list(next(a for a in sub._actions if a.dest == "executor").choices)
+    return list(next(a for a in _subcommand(command)._actions if a.dest == "executor").choices)
 
 
 def test_toy_route_and_executor_reach_convert_load_and_the_cli(toys, saved_model, source_of, tmp_path, capsys):
     assert "toy" in routes() and "toy" not in default_routes() == ("segment", "onnx")
     assert executor_names()[-1] == "onnx_reference"
     assert "onnx_reference" in _executor_choices("bench") and "onnx_reference" in _executor_choices("serve")
+    assert "from: onnx, segment, toy (default: segment,onnx)" in " ".join(_subcommand("convert").format_help().split())
 
     report = tftrt_kit.convert(saved_model("small_cnn"), routes=("toy",), output_dir=tmp_path, benchmark=False)
     toy = report.routes["toy"]

@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     from tftrt_kit import __version__
     from tftrt_kit.engines.executors import executor_names
     from tftrt_kit.precisions import PRECISIONS
-    from tftrt_kit.routes.registry import default_routes
+    from tftrt_kit.routes.registry import default_routes, routes
 
     parser = argparse.ArgumentParser(
         prog="tftrt-kit",
@@ -108,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Convert SRC by each route, evaluate every artifact against the source and benchmark it, then print the report."))
     convert.add_argument("source", nargs="?", metavar="SRC", help="SavedModel directory or .keras file")
     convert.add_argument("--demo", action="store_true", help="convert the built-in demo CNN instead of SRC")
-    convert.add_argument("--routes", type=_routes, default=default_routes(), help=f"comma-separated routes (default: {','.join(default_routes())})")
+    convert.add_argument("--routes", type=_routes, default=default_routes(),
+                         help=f"comma-separated routes, from: {', '.join(sorted(routes()))} (default: {','.join(default_routes())})")
     convert.add_argument("--precision", choices=PRECISIONS, default="fp32", help="default: fp32")
     convert.add_argument("--signature", default=None, help="signature key (default: serving_default)")
     convert.add_argument("--calibration-data", type=Path, default=None, metavar="FILE", help="INT8 calibration inputs (.npy, or .npz by input name)")
