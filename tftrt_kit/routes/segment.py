@@ -181,7 +181,9 @@ class SegmentRoute(StagedRoute):
         from tftrt_kit.routes.segment_partition import native_function, unread_variable_lists, variable_handles
 
         with atomic_directory(context.output_dir / "segment", overwrite=context.overwrite) as staging:
-            loaded = tf.saved_model.load(str(source.saved_model_dir))
+            # The source's own loaded object: its functions and variables are what the
+            # artifact keeps, and loading a second copy would cost the weights again.
+            loaded = source.loaded
             variables = variable_handles(source, loaded)
             for name in unread_variable_lists(loaded):
                 delattr(loaded, name)

@@ -41,15 +41,24 @@ class PartSpec:
         return f"tftrt_{self.name}"
 
 
+#: Constants with more elements than this are imported as placeholders of their shape.
+_WEIGHT_ELEMENTS = 1024
+
+
 class GraphTensors:
-    """Static dtype and shape of every tensor of a frozen graph (one import into a ``tf.Graph``)."""
+    """Static dtype and shape of every tensor of a frozen graph (one import into a ``tf.Graph``).
+
+    Weights (constants of more than 1024 elements) are imported as ``Placeholder``
+    nodes of their dtype and shape: shapes and dtypes come out the same, and the
+    import holds no second copy of the weights.
+    """
 
     def __init__(self, graph_def: Any):
         import tensorflow as tf
 
         self.graph = tf.Graph()
         with self.graph.as_default():
-            tf.graph_util.import_graph_def(graph_def, name="")
+            tf.graph_util.import_graph_def(_without_weights(graph_def), name="")
 
     def spec(self, tensor: str) -> TensorSpec:
         """The :class:`TensorSpec` of ``tensor`` (``"node:k"``)."""
@@ -86,6 +95,30 @@ class GraphTensors:
             transposed = op.get_attr("transpose_b") if op.type == "MatMul" else op.get_attr("adj_y")
             per_output = dims[-1] if transposed else dims[-2]
         return 2 * out_elems * per_output
+
+
+def _without_weights(graph_def: Any) -> Any:
+    """A copy of ``graph_def`` whose large constants are placeholders of the same dtype and shape."""
+    from tensorflow.core.framework import graph_pb2
+
+    light = graph_pb2.GraphDef()
+    light.versions.CopyFrom(graph_def.versions)
+    light.library.CopyFrom(graph_def.library)
+    for node in graph_def.node:
+        if node.op == "Const" and _elements(node.attr["value"].tensor.tensor_shape) > _WEIGHT_ELEMENTS:
+            placeholder = light.node.add(name=node.name, op="Placeholder", input=[i for i in node.input if i.startswith("^")])
+            placeholder.attr["dtype"].CopyFrom(node.attr["dtype"])
+            placeholder.attr["shape"].shape.CopyFrom(node.attr["value"].tensor.tensor_shape)
+        else:
+            light.node.add().CopyFrom(node)
+    return light
+
+
+def _elements(shape: Any) -> int:
+    count = 1
+    for dim in shape.dim:
+        count *= max(dim.size, 0)
+    return count
 
 
 def part_spec(
