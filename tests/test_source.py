@@ -113,3 +113,31 @@ def test_unknown_rank_input_loads_and_only_the_onnx_route_refuses_it(tmp_path):
 def test_not_a_model_object():
     with pytest.raises(SourceError, match="Received: model of type int"):
         load_source(42)
+
+
+def test_jit_compiled_call_is_inlined_and_control_flow_stays_whole(tmp_path):
+    class Mixed(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = tf.Variable(np.eye(4, dtype=np.float32) * 0.5)
+
+        @tf.function(jit_compile=True)
+        def compiled(self, x):
+            return tf.matmul(x, self.w)
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x")])
+        def __call__(self, x):
+            h = self.compiled(x + 1.0)
+            _, h = tf.while_loop(lambda i, h: i < 3, lambda i, h: (i + 1, tf.tanh(h)), (tf.constant(0), h))
+            return {"y": tf.cond(tf.reduce_sum(h) > 0, lambda: h * 2.0, lambda: h - 1.0)}
+
+    module = Mixed()
+    tf.saved_model.save(module, str(tmp_path), signatures={"serving_default": module.__call__})
+    source = load_source(tmp_path)
+    ops = {n.op for n in source.graph_def.node}
+    assert not ops & {"PartitionedCall", "StatefulPartitionedCall", "Switch", "Merge", "NextIteration"}
+    assert {"StatelessWhile", "StatelessIf"} <= ops
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    wrapped = tf.compat.v1.wrap_function(lambda: tf.graph_util.import_graph_def(source.graph_def, name=""), [])
+    frozen = wrapped.prune(list(source.input_tensors), list(source.output_tensors))
+    np.testing.assert_allclose(frozen(tf.constant(x))[0].numpy(), module(tf.constant(x))["y"].numpy(), rtol=1e-6)
