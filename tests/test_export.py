@@ -108,3 +108,16 @@ def test_xla_call_left_in_a_graph_is_named_before_constant_folding(tmp_path):
     with pytest.raises(UnsupportedOpError, match="StatefulPartitionedCall") as raised:
         export_graph(graph_def, [t.name for t in frozen.inputs], [t.name for t in frozen.outputs])
     assert [node for _, node in raised.value.ops] == calls
+
+
+def test_an_output_whose_rank_tf2onnx_changed_is_noticed():
+    """tf2onnx's reshape optimizer sometimes drops a Squeeze (TF-TRT's DynamicInputShapes graph): caught by rank."""
+    from onnx import TensorProto, helper
+
+    from tftrt_kit.export import _rank_changed
+
+    output = helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, None, None, None, 1])
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["output"])], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, None, None, None, 1])], [output])
+    model = helper.make_model(graph)
+    assert _rank_changed(model, {"output": 4})
+    assert not _rank_changed(model, {"output": 5}) and not _rank_changed(model, {"output": None})

@@ -58,7 +58,7 @@ def test_a_dynamic_dim_without_a_size_means_no_plan_and_says_how_to_fix_it():
     plan = resolve_profiles([IDS, MASK], {"ids": RANGE})
     assert not plan.buildable and plan.profiles == ()
     assert plan.missing == ("input 'mask' dim 1",)
-    assert plan.no_plan_reason.startswith("no plan: pass shapes=")
+    assert plan.no_plan_reason.startswith("pass shapes=")
     assert "'mask': {'min': (1, ?)" in plan.no_plan_reason and "'ids': {'min': (1, 8)" in plan.no_plan_reason
 
 
@@ -145,3 +145,13 @@ def test_strategy_errors():
         strategy_profiles(SEEN, "Widest")
     with pytest.raises(ConfigError, match="input 'x' differs"):
         strategy_profiles([{"x": (1, 2)}, {"x": (1, 2, 3)}], "Range")
+
+
+def test_unknown_rank_needs_shapes_or_sample_data():
+    spec = TensorSpec("x", "float32", None)
+    plan = resolve_profiles([spec])
+    assert plan.missing == ("input 'x' (unknown rank)",) and "'x': {'min': (...)" in plan.no_plan_reason
+    assert resolve_profiles([spec], {"x": {"min": (1, 3), "opt": (2, 3), "max": (4, 3)}}).profiles[0]["x"][2] == (4, 3)
+    assert resolve_profiles([spec], sample_data={"x": np.zeros((2, 5))}).profiles[0]["x"] == ((1, 5), (8, 5), (32, 5))
+    with pytest.raises(ConfigError, match="of one rank"):
+        resolve_profiles([spec], {"x": {"min": (1,), "opt": (2, 3), "max": (4, 3)}})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import platform
 import tempfile
@@ -13,6 +14,8 @@ import numpy as np
 
 from tftrt_kit._memory import collect_if_large
 from tftrt_kit.errors import ConfigError
+from tftrt_kit.evaluate import sample_inputs
+from tftrt_kit.profiles import evaluation_shapes, resolve_profiles
 from tftrt_kit.report.data import Report, RouteResult, SourceSummary
 from tftrt_kit.report.measures import Tolerances
 from tftrt_kit.routes import RouteContext
@@ -32,6 +35,7 @@ def convert(
     overwrite: bool = False,
     signature: str | None = None,
     sample_data: Mapping[str, np.ndarray] | None = None,
+    shapes: Any = None,
     backend: str = "auto",
     build_plans: bool = True,
     benchmark: Any = True,
@@ -59,11 +63,17 @@ def convert(
             ``calibration_data`` (20%, at most 32), held out from calibration so the verdict
             is not judged on rows that set the scales (the report names the rows); for
             other precisions, the first calibration batch (up to 32 rows) if given; else
-            generated from the input specs with a fixed seed (a batch of 4 where the batch
-            is dynamic; integers 0 or 1, which every lookup accepts). If the inputs cannot
-            be run, the route keeps its artifact and reports "not evaluated" with the reason.
-            Latency is always measured on generated inputs of each batch size, the source
-            and the routes taking turns in interleaved rounds.
+            generated from the input specs with a fixed seed at the opt shapes of the first
+            optimization profile (integers 0 or 1, which every lookup accepts). If the inputs
+            cannot be run, the route keeps its artifact and reports "not evaluated" with the
+            reason. Latency is always measured on generated inputs at the opt shapes, the
+            batch taking each size of the sweep, the source and the routes taking turns in
+            interleaved rounds.
+        shapes: Optimization profiles: ``{input: {"min": shape, "opt": shape, "max": shape}}``
+            (a single shape fixes an input), or a list of such dicts, one per profile.
+            Inputs not named take batch 1/8/32 for a dynamic leading dim and
+            ``sample_data``'s size for other dynamic dims. A dynamic dim left without a
+            size gets no plan, and the report says so.
         backend: TensorRT module: ``"auto"``, ``"tensorrt"`` or ``"tensorrt_rtx"``.
         build_plans: Build TensorRT plans where a builder is installed.
         benchmark: ``True`` (default :class:`~tftrt_kit.bench.BenchOptions`: batch sizes
@@ -87,6 +97,7 @@ def convert(
         SourceError: the source cannot be loaded.
         ConfigError: unknown route or precision, or ``benchmark`` of another type.
         RuntimeInputError: ``sample_data`` does not match the source's inputs.
+        ConfigError: ``shapes`` do not fit the source's inputs (the message names the input).
 
     Example:
         >>> report = tftrt_kit.convert("resnet50_savedmodel", routes=("onnx",))  # doctest: +SKIP
@@ -111,6 +122,11 @@ def convert(
         bar.set_description("load source")
         loaded = load_source(source, signature=signature)
         inputs = accuracy_inputs(loaded, precision=precision, calibration_data=calibration_data, sample_data=sample_data)
+        plan = resolve_profiles(loaded.inputs, shapes, inputs.feeds)
+        shapes_used, shapes_note = evaluation_shapes(loaded.inputs, plan)
+        if inputs.feeds is None:
+            generated = sample_inputs(loaded.inputs, seed=1, shapes=shapes_used)
+            inputs = dataclasses.replace(inputs, feeds=generated, origin=f"generated (seed 1) at {shapes_note}")
         bar.update()
         output = Path(output_dir) if output_dir is not None else temporary_output_dir()
         context = RouteContext(
@@ -123,8 +139,11 @@ def convert(
             overwrite=overwrite,
             progress=progress,
             engine=engine,
+            profiles=plan,
+            sample_data=inputs.feeds,
         )
         summary = _source_summary(loaded)
+        summary.profiles = plan.to_dict()
         results, models = {}, {}
         options = dict(route_options or {})
         for name in routes:
@@ -135,7 +154,7 @@ def convert(
             collect_if_large(loaded)  # the route's dropped copies, before the next route makes its own
         if bench is not None:
             bar.set_description("benchmark: source and routes in interleaved rounds")
-            benchmark_all(loaded, summary, results, models, bench)
+            benchmark_all(loaded, summary, results, models, bench, shapes_used)
             bar.update()
     return Report(
         source=summary,

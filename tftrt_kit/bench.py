@@ -143,6 +143,7 @@ def sweep(
     *,
     executor: str,
     options: BenchOptions = BenchOptions(),
+    shapes: Mapping[str, Sequence[int]] | None = None,
 ) -> tuple[list[Latency], dict[int, str]]:
     """Measure one ``run`` at every batch size of the sweep, on seeded generated inputs, in rounds.
 
@@ -151,6 +152,7 @@ def sweep(
         specs: Input specs (:class:`~tftrt_kit.source.TensorSpec`) the inputs are generated from.
         executor: Label of what ``run`` executes on, kept on every figure.
         options: Batch sizes, rounds, warm-up and timing limits.
+        shapes: Input shapes to measure at (see :func:`interleaved_sweep`).
 
     Returns:
         The latencies measured, in batch order, and ``{batch: reason}`` for each batch
@@ -159,7 +161,7 @@ def sweep(
     Example:
         >>> latencies, refused = sweep(model, model.inputs, executor=model.executor)  # doctest: +SKIP
     """
-    found = interleaved_sweep({executor: (run, executor)}, specs, options=options)[executor]
+    found = interleaved_sweep({executor: (run, executor)}, specs, options=options, shapes=shapes)[executor]
     return found.latencies, found.refused
 
 
@@ -172,6 +174,7 @@ def interleaved_sweep(
     specs: Sequence[Any],
     *,
     options: BenchOptions = BenchOptions(),
+    shapes: Mapping[str, Sequence[int]] | None = None,
 ) -> dict[str, "RunLatency"]:
     """Time several runs on the same inputs in interleaved rounds, at every batch size of the sweep.
 
@@ -179,6 +182,9 @@ def interleaved_sweep(
         runs: ``{name: (callable, executor label)}``, e.g. the source and each route.
         specs: Input specs the inputs are generated from (seeded, the same for every run).
         options: Batch sizes, rounds, warm-up and timing limits.
+        shapes: Input shapes to measure at (the opt shapes of the first optimization
+            profile); a dynamic leading dim takes each batch size of the sweep. Without
+            them, dynamic non-leading dims are 1.
 
     Returns:
         ``{name: RunLatency}``: the figures, the batches refused with their reason (an
@@ -192,7 +198,8 @@ def interleaved_sweep(
 
     out = {name: RunLatency() for name in runs}
     for batch in sweep_batches(specs, options.batch_sizes):
-        feeds = sample_inputs(specs, batch=batch, seed=options.seed)
+        feeds = sample_inputs(specs, batch=batch, seed=options.seed, shapes=_at_batch(specs, shapes or {}, batch))
+        fed = {name: [int(d) for d in np.shape(value)] for name, value in feeds.items()}
         active = [name for name in runs if _warmed(runs[name][0], feeds, options.warmup, out[name], batch)]
         times: dict[str, list[float]] = {name: [] for name in active}
         medians: dict[str, list[float]] = {name: [] for name in active}
@@ -207,7 +214,19 @@ def interleaved_sweep(
                     medians[name].append(float(np.median(chunk)) * 1e3)
         for name in active:
             if batch not in out[name].refused and times[name]:
-                out[name].latencies.append(_latency(times[name], medians[name], runs[name][1], batch))
+                latency = _latency(times[name], medians[name], runs[name][1], batch)
+                latency.shapes = fed
+                out[name].latencies.append(latency)
+    return out
+
+
+def _at_batch(specs: Sequence[Any], shapes: Mapping[str, Sequence[int]], batch: int) -> dict[str, tuple[int, ...]]:
+    """``shapes`` with each dynamic leading dim set to ``batch``."""
+    out = {}
+    for spec in specs:
+        if spec.name in shapes:
+            shape = tuple(int(d) for d in shapes[spec.name])
+            out[spec.name] = (batch, *shape[1:]) if spec.has_dynamic_batch and shape else shape
     return out
 
 

@@ -24,6 +24,7 @@ examples:
   tftrt-kit convert --demo --routes onnx
   tftrt-kit convert resnet50_savedmodel/ --routes segment,onnx --out out/ --report report.html
   tftrt-kit convert model.keras --precision int8 --calibration-data calib.npz --report r.json
+  tftrt-kit convert bert/ --min-shapes ids:1x8 --opt-shapes ids:8x128 --max-shapes ids:32x512
   tftrt-kit inspect resnet50_savedmodel/
   tftrt-kit bench out/onnx --batch-sizes 1,16
   tftrt-kit compare fp32.json fp16.json int8.json
@@ -146,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     tolerance.add_argument("--max-rel-error", type=float, default=None, metavar="X", help="max abs error over the output's scale")
     tolerance.add_argument("--min-cosine", type=float, default=None, metavar="X", help="cosine similarity to the source's output")
     tolerance.add_argument("--min-top1", type=float, default=None, metavar="X", help="top-1 agreement of classifier outputs")
+    for bound in ("min", "opt", "max"):
+        convert.add_argument(f"--{bound}-shapes", default=None, metavar="NAME:DxD,..",
+                             help=f"{bound} shapes of the optimization profile, as trtexec spells them (e.g. ids:{dict(min='1x8', opt='8x128', max='32x512')[bound]}); "
+                             "inputs named take them, others keep batch 1/8/32")
 
     inspect = commands.add_parser("inspect", help="preview how the segment route would split a model", description=(
         "Preview the segmentation of SRC: which ops TensorRT segments would take, which stay in TensorFlow and why."))
@@ -214,6 +219,9 @@ def _convert(args: argparse.Namespace) -> int:
         None if args.demo else args.source, routes=args.routes, precision=args.precision, calibration_data=calibration,
         calibration_method=args.calibration_method, output_dir=args.out, overwrite=args.overwrite, route_options=route_options,
     )
+    from tftrt_kit.profiles import parse_shape_flags
+
+    shapes = parse_shape_flags(args.min_shapes, args.opt_shapes, args.max_shapes)
     if args.demo:
         from tftrt_kit.demo import demo_model
 
@@ -235,6 +243,7 @@ def _convert(args: argparse.Namespace) -> int:
         sample_data=sample,
         backend=args.backend,
         build_plans=not args.no_build,
+        shapes=shapes,
         benchmark=False if args.no_benchmark else BenchOptions(batch_sizes=args.batch_sizes, rounds=args.rounds),
         tolerances=_tolerances(args),
         route_options=route_options,
@@ -333,7 +342,11 @@ def _bench(args: argparse.Namespace) -> int:
     specs = getattr(model, "inputs", None)
     if not specs:
         raise ArtifactError(f"Expected an artifact whose model names its inputs. Received: {model!r}.")
-    latencies, refused = sweep(model, specs, executor=model.executor, options=BenchOptions(batch_sizes=args.batch_sizes, rounds=args.rounds))
+    from tftrt_kit.profiles import ProfilePlan
+
+    shapes = ProfilePlan.from_dict(getattr(model, "manifest", {}).get("profiles") or {}).opt_shapes()
+    options = BenchOptions(batch_sizes=args.batch_sizes, rounds=args.rounds)
+    latencies, refused = sweep(model, specs, executor=model.executor, options=options, shapes=shapes)
     print(f"{args.artifact} on {model.executor}")
     print(table(
         ["executor", "batch", "p50 ms", "p90 ms", "p99 ms", "mean ms", "samples/s", "iterations", "rounds", "p50 95% interval"],

@@ -88,13 +88,20 @@ def fingerprint(result: RouteResult) -> None:
     result.graph_fingerprint = file_fingerprint(whole) if whole is not None else None
 
 
-def benchmark_all(source: Any, summary: SourceSummary, results: Mapping[str, RouteResult], models: Mapping[str, Any], options: Any) -> None:
-    """Time the source and each route's artifact in interleaved rounds; fill their latencies in place."""
+def benchmark_all(
+    source: Any,
+    summary: SourceSummary,
+    results: Mapping[str, RouteResult],
+    models: Mapping[str, Any],
+    options: Any,
+    shapes: Mapping[str, Any] | None = None,
+) -> None:
+    """Time the source and each route's artifact in interleaved rounds, at ``shapes`` (the opt shapes); fill their latencies in place."""
     from tftrt_kit.bench import interleaved_sweep, tf_function_runner
 
     runs = {SOURCE_RUN: (tf_function_runner(source), "tensorflow")}
     runs.update({name: (model, model.executor) for name, model in models.items()})
-    found = interleaved_sweep(runs, source.inputs, options=options)
+    found = interleaved_sweep(runs, source.inputs, options=options, shapes=shapes)
     summary.latencies = found[SOURCE_RUN].latencies
     summary.latency = summary.latencies[0] if summary.latencies else None
     summary.timings["benchmark"] = found[SOURCE_RUN].seconds

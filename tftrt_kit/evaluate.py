@@ -21,19 +21,28 @@ from tftrt_kit.source import TensorSpec
 SAMPLE_WORDS = ("the", "a", "model", "runs", "in", "tensorflow", "and", "tensorrt", "fast", "text")
 
 
-def sample_inputs(specs: Sequence[TensorSpec], *, batch: int = 1, seed: int = 0) -> dict[str, np.ndarray]:
-    """Seeded inputs matching ``specs``: dynamic dims take ``batch`` (leading) or 1.
+def sample_inputs(
+    specs: Sequence[TensorSpec], *, batch: int = 1, seed: int = 0, shapes: Mapping[str, Sequence[int]] | None = None
+) -> dict[str, np.ndarray]:
+    """Seeded inputs matching ``specs``.
 
-    Floats are standard normal; integers and bools 0 or 1 (uniform): ids, indices and
-    masks of any model accept them (a lookup table has at least 2 rows, a segment id
-    of BERT's is 0 or 1), where a wider range can index past a small table; strings
-    a few words drawn from :data:`SAMPLE_WORDS`. An input of unknown rank is a vector.
+    An input named in ``shapes`` takes that shape (e.g. the opt shapes of an
+    optimization profile, :meth:`~tftrt_kit.profiles.ProfilePlan.opt_shapes`); any
+    other input's dynamic dims take ``batch`` (leading) or 1, and an input of unknown
+    rank is a vector. Floats are standard normal; integers and bools 0 or 1 (uniform):
+    ids, indices and masks of any model accept them (a lookup table has at least 2
+    rows, a segment id of BERT's is 0 or 1), where a wider range can index past a
+    small table; strings a few words drawn from :data:`SAMPLE_WORDS`.
     """
     rng = np.random.default_rng(seed)
     feeds = {}
+    shapes = shapes or {}
     for spec in specs:
         dims = spec.shape if spec.shape is not None else (None,)
-        shape = [batch if (i == 0 and d is None) else (1 if d is None else d) for i, d in enumerate(dims)]
+        if spec.name in shapes:
+            shape = [int(d) for d in shapes[spec.name]]
+        else:
+            shape = [batch if (i == 0 and d is None) else (1 if d is None else d) for i, d in enumerate(dims)]
         if spec.dtype == "string":
             words = rng.choice(SAMPLE_WORDS, (*shape, 3))
             feeds[spec.name] = np.array([" ".join(w) for w in words.reshape(-1, 3)], dtype=object).reshape(shape)
@@ -290,4 +299,5 @@ def evaluate(
     samples = int(first.shape[0]) if first is not None and first.ndim else None
     accuracy = compare(reference, run(feeds), executor=executor, samples=samples, thresholds=thresholds)
     accuracy.inputs = origin
+    accuracy.shapes = {name: [int(d) for d in np.shape(value)] for name, value in feeds.items()}
     return accuracy

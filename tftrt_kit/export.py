@@ -204,15 +204,21 @@ def _collect_first(factory: Any) -> Any:
     return collected_then_made
 
 
-def _tf2onnx(graph_def, inputs, outputs, options, renames, name, large_graph, trace):
-    """tf2onnx's conversion and optimizers; returns the model and its :class:`OriginTracker` (when ``trace``)."""
+def _tf2onnx(graph_def, inputs, outputs, options, renames, name, large_graph, trace, skip_optimizers=()):
+    """tf2onnx's conversion and optimizers; returns the model and its :class:`OriginTracker` (when ``trace``).
+
+    tf2onnx's reshape optimizer sometimes (not on every run) loses the Squeeze it adds
+    after a Reshape on an NHWC graph with one channel (TF-TRT's DynamicInputShapes
+    graph), so an output gains a leading dim of 1. An output whose rank differs from
+    TensorFlow's is converted again without that optimizer.
+    """
     import tensorflow as tf
     from tf2onnx import optimizer, tf_loader
     from tf2onnx.tfonnx import process_tf_graph
 
     from tftrt_kit.export_origins import OriginTracker
 
-    optimizers = dict(optimizer._get_optimizers())
+    optimizers = {k: v for k, v in optimizer._get_optimizers().items() if k not in skip_optimizers}
     if options.keep_qdq:
         for key in QDQ_FOLDING_OPTIMIZERS:
             optimizers.pop(key, None)
@@ -229,6 +235,7 @@ def _tf2onnx(graph_def, inputs, outputs, options, renames, name, large_graph, tr
             with tf.Graph().as_default() as tf_graph:
                 tf.import_graph_def(optimized, name="")
                 del optimized
+                ranks = {renames.get(o, o): tf_graph.get_tensor_by_name(o).shape.rank for o in outputs}
                 graph = process_tf_graph(
                     tf_graph,
                     continue_on_error=True,
@@ -244,7 +251,10 @@ def _tf2onnx(graph_def, inputs, outputs, options, renames, name, large_graph, tr
             if large_graph:
                 optimizers = {key: _collect_first(factory) for key, factory in optimizers.items()}
             graph = optimizer.optimize_graph(graph, catch_errors=True, optimizers=optimizers)
-            return graph.make_model(f"converted from {name} by tftrt_kit"), tracker
+            model = graph.make_model(f"converted from {name} by tftrt_kit")
+        if "reshape_optimizer" in optimizers and _rank_changed(model, ranks):
+            return _tf2onnx(graph_def, inputs, outputs, options, renames, name, large_graph, trace, ("reshape_optimizer",))
+        return model, tracker
     except Exception as err:
         raise ExportError(
             f"Expected tf2onnx to convert the graph between {inputs} and {outputs}. "
@@ -252,6 +262,14 @@ def _tf2onnx(graph_def, inputs, outputs, options, renames, name, large_graph, tr
         ) from err
     finally:
         tf2onnx_logger.setLevel(level)
+
+
+def _rank_changed(model: Any, ranks: dict[str, int | None]) -> bool:
+    """Whether an ONNX graph output has another rank than the TensorFlow tensor it stands for."""
+    return any(
+        ranks.get(o.name) is not None and o.type.tensor_type.HasField("shape") and len(o.type.tensor_type.shape.dim) != ranks[o.name]
+        for o in model.graph.output
+    )
 
 
 def _fold_constants(model, keep_qdq: bool):

@@ -56,11 +56,11 @@ class ProfilePlan:
 
     @property
     def no_plan_reason(self) -> str | None:
-        """Why no plan is built (``"no plan: pass shapes=..."``), or None when one can be."""
+        """Why no plan is built (``"pass shapes=..."``, shown after ``no plan:``), or None when one can be."""
         if not self.missing:
             return None
         return (
-            f"no plan: pass shapes={self.example} (or --min-shapes/--opt-shapes/--max-shapes): "
+            f"pass shapes={self.example} (or --min-shapes/--opt-shapes/--max-shapes): "
             f"TensorRT needs min/opt/max sizes for {', '.join(self.missing)}"
         )
 
@@ -69,7 +69,7 @@ class ProfilePlan:
         return {name: shapes[1] for name, shapes in self.profiles[0].items()} if self.profiles else {}
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (profiles as ``{name: {"min": [...], "opt": [...], "max": [...]}}``)."""
+        """JSON-ready form (profiles as ``{name: [min, opt, max]}`` lists, as plans record them)."""
         return {
             "profiles": profiles_to_json(self.profiles),
             "origin": self.origin,
@@ -88,14 +88,14 @@ class ProfilePlan:
         )
 
 
-def profiles_to_json(profiles: Iterable[Profile]) -> list[dict[str, dict[str, list[int]]]]:
-    """Profiles as JSON-ready dicts ``{name: {"min": [...], "opt": [...], "max": [...]}}``."""
-    return [{name: {key: list(shape) for key, shape in zip(_KEYS, shapes)} for name, shapes in p.items()} for p in profiles]
+def profiles_to_json(profiles: Iterable[Profile]) -> list[dict[str, list[list[int]]]]:
+    """Profiles as JSON-ready dicts ``{name: [min, opt, max]}`` (the form a plan's ``TensorRTCheck.profiles`` takes)."""
+    return [{name: [list(shape) for shape in shapes] for name, shapes in p.items()} for p in profiles]
 
 
 def profiles_from_json(data: Iterable[Mapping[str, Any]]) -> list[Profile]:
     """Inverse of :func:`profiles_to_json`."""
-    return [{name: tuple(tuple(int(d) for d in entry[key]) for key in _KEYS) for name, entry in p.items()} for p in data]
+    return [{name: tuple(tuple(int(d) for d in shape) for shape in entry) for name, entry in p.items()} for p in data]
 
 
 def format_profile(profile: Profile) -> str:
@@ -155,7 +155,7 @@ def resolve_profiles(
         ((1, 8), (8, 128), (32, 512))
     """
     specs = list(specs)
-    dynamic = [s for s in specs if any(d is None for d in s.shape)]
+    dynamic = [s for s in specs if s.shape is None or any(d is None for d in s.shape)]
     given = _as_profiles(shapes)
     if not dynamic and not given:
         return ProfilePlan()
@@ -212,6 +212,10 @@ def _parse_entry(spec: Any, value: Any, where: str) -> tuple[Shape, Shape, Shape
         fixed = _shape(value, label)
         triple = (fixed, fixed, fixed)
     for shape, key in zip(triple, _KEYS):
+        if spec.shape is None:
+            if len(shape) != len(triple[0]):
+                raise ConfigError(f"Expected {label} min, opt and max shapes of one rank. Received: {[list(s) for s in triple]}.")
+            continue
         if len(shape) != len(spec.shape):
             raise ConfigError(
                 f"Expected {label} {key} shape of rank {len(spec.shape)} (input shape {_spec_text(spec)}). Received: {list(shape)}."
@@ -238,6 +242,8 @@ def _shape(value: Any, label: str) -> Shape:
 
 
 def _spec_text(spec: Any) -> str:
+    if spec.shape is None:
+        return "<unknown rank>"
     return "[" + ", ".join("None" if d is None else str(d) for d in spec.shape) + "]"
 
 
@@ -246,10 +252,10 @@ def _profile_batch(
 ) -> tuple[int, int, int]:
     """The batch of a profile's unnamed inputs: a named dynamic-batch input's, else ``batch`` widened to the samples'."""
     for spec in specs:
-        if spec.name in parsed and spec.shape and spec.shape[0] is None:
+        if spec.name in parsed and spec.has_dynamic_batch and parsed[spec.name][0]:
             low, opt, high = parsed[spec.name]
             return low[0], opt[0], high[0]
-    sizes = [shape[0] for spec in specs if spec.shape and spec.shape[0] is None for shape in [samples.get(spec.name)] if shape]
+    sizes = [shape[0] for spec in specs if spec.has_dynamic_batch for shape in [samples.get(spec.name)] if shape]
     if not sizes:
         return batch
     return min(batch[0], *sizes), batch[1], max(batch[2], *sizes)
@@ -258,12 +264,18 @@ def _profile_batch(
 def _default_entry(spec: Any, batch: tuple[int, int, int], sample: Shape | None) -> tuple[tuple[Shape, Shape, Shape], list[str]]:
     triple: list[list[int]] = [[], [], []]
     lacking = []
-    for index, dim in enumerate(spec.shape):
+    if spec.shape is None:
+        if sample is None:
+            return ((), (), ()), [f"input {spec.name!r} (unknown rank)"]
+        dims: Sequence[int | None] = (None, *sample[1:]) if sample else ()
+    else:
+        dims = spec.shape
+    for index, dim in enumerate(dims):
         if dim is not None:
             sizes = (dim, dim, dim)
         elif index == 0:
             sizes = batch
-        elif sample is not None and len(sample) == len(spec.shape):
+        elif sample is not None and len(sample) == len(dims):
             sizes = (sample[index],) * 3
         else:
             lacking.append(f"input {spec.name!r} dim {index}")
@@ -277,7 +289,10 @@ def _example(specs: Sequence[Any], profile: Profile) -> str:
     """A ``shapes=`` value to start from: the known sizes, ``?`` where a size is missing."""
     parts = []
     for spec in specs:
-        if all(d is not None for d in spec.shape):
+        if spec.shape is None and not profile[spec.name][0]:
+            parts.append(f"'{spec.name}': {{'min': (...), 'opt': (...), 'max': (...)}}")
+            continue
+        if spec.shape is not None and all(d is not None for d in spec.shape):
             continue
         triple = profile[spec.name]
         text = ", ".join(f"'{key}': ({', '.join('?' if d == 0 else str(d) for d in shape)}{',' if len(shape) == 1 else ''})" for key, shape in zip(_KEYS, triple))
@@ -383,3 +398,27 @@ def strategy_profiles(collected: Sequence[Mapping[str, Sequence[int]]], strategy
     high = {n: tuple(max(s[n][i] for s in unique) for i in range(len(first[n]))) for n in first}
     ranged: Profile = {n: (low[n], high[n], high[n]) for n in first}
     return optimal + [ranged] if kind == "range+optimal" else [ranged]
+
+
+#: Size a dynamic non-leading dim is evaluated at when nobody gave one (said in the report).
+GUESSED_DIM = 16
+
+
+def evaluation_shapes(specs: Sequence[Any], plan: ProfilePlan, guess: int = GUESSED_DIM) -> tuple[dict[str, Shape], str]:
+    """The input shapes accuracy and latency are measured at, and how to say where they came from.
+
+    The opt shapes of the first profile; when a dynamic dim has no size (no plan),
+    the default opt batch and ``guess`` for the others, said as a guess.
+
+    Returns:
+        ``({input: shape}, note)``, e.g. ``"opt shapes of profile 0 of 2 (shapes=)"``.
+    """
+    if plan.profiles:
+        return plan.opt_shapes(), f"opt shapes of profile 0 of {len(plan.profiles)} ({plan.origin})"
+    if not plan.missing:
+        return {s.name: tuple(int(d) for d in s.shape) for s in specs}, "static shapes"
+    shapes = {
+        s.name: tuple(d if d is not None else DEFAULT_BATCH[1] if i == 0 else guess for i, d in enumerate(s.shape or (None,)))
+        for s in specs
+    }
+    return shapes, f"guessed sizes: {guess} for {', '.join(plan.missing)} (no shapes= given, so no plan)"

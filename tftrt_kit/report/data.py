@@ -112,7 +112,11 @@ class RouteResult:
 
 @dataclasses.dataclass
 class SourceSummary:
-    """The source model and TensorFlow's own latency on the same inputs."""
+    """The source model and TensorFlow's own latency on the same inputs.
+
+    ``profiles`` is the :meth:`~tftrt_kit.profiles.ProfilePlan.to_dict` of the shapes the
+    plans were built for (and why none could be, when a dynamic dim had no size).
+    """
 
     description: str
     signature: str
@@ -122,6 +126,7 @@ class SourceSummary:
     latency: Latency | None = None
     latencies: list[Latency] = dataclasses.field(default_factory=list)
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
+    profiles: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def latency_at(self, batch: int) -> Latency | None:
         """TensorFlow's measured latency at ``batch``, if that batch was measured."""

@@ -74,6 +74,7 @@ class Latency:
     p50_low_ms: float | None = None
     p50_high_ms: float | None = None
     round_p50_ms: list[float] = dataclasses.field(default_factory=list)
+    shapes: dict[str, list[int]] | None = None
 
 
 @dataclasses.dataclass
@@ -153,3 +154,4 @@ class Accuracy:
     thresholds: Thresholds | None = None
     reasons: list[str] = dataclasses.field(default_factory=list)
     inputs: str | None = None
+    shapes: dict[str, list[int]] = dataclasses.field(default_factory=dict)

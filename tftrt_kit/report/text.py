@@ -194,6 +194,9 @@ def sections(report: Any) -> list[Section]:
     trt_lines = tensorrt_lines(report)
     if trt_lines:
         out.append(Section("TensorRT", lines=trt_lines))
+    shapes = shapes_lines(report)
+    if shapes:
+        out.append(Section("Shapes and optimization profiles (min / opt / max)", lines=shapes))
     runs = [("source (TF)", report.source)] + [(n, r) for n, r in report.routes.items() if r.ok]
     latency_rows = [
         [who, x.executor, x.batch, x.p50_ms, _interval(x), x.p90_ms, x.p99_ms, x.mean_ms, x.throughput, x.iterations, x.rounds]
@@ -333,6 +336,37 @@ def _artifacts(report: Any) -> Section:
     elif report.output_dir is not None:
         lines.append(f"output directory {report.output_dir}")
     return Section("Artifacts", ["route", "directory"], rows, lines)
+
+
+def _shape_text(shapes: dict[str, list[int]] | None) -> str:
+    return ", ".join(f"{name} {'x'.join(map(str, shape)) or 'scalar'}" for name, shape in (shapes or {}).items()) or "-"
+
+
+def shapes_lines(report: Any) -> list[str]:
+    """The profiles plans were built for (or why none was), each plan's own, and the shapes measured at."""
+    from tftrt_kit.profiles import ProfilePlan, format_profile, profiles_from_json
+
+    if not report.source.profiles:
+        return []
+    plan = ProfilePlan.from_dict(report.source.profiles)
+    lines = [f"model profile {i} ({plan.origin}): {format_profile(p)}" for i, p in enumerate(plan.profiles)]
+    if plan.no_plan_reason:
+        lines.append(f"no plan: {plan.no_plan_reason}")
+    elif not plan.profiles:
+        lines.append("static shapes: no optimization profile needed")
+    for name, r in report.routes.items():
+        if not r.ok:
+            continue
+        plans = [("plan", r.tensorrt)] + [(f"{s.name} plan", s.tensorrt) for s in r.segments]
+        for what, check in plans:
+            profiles = profiles_from_json(check.profiles if check is not None and check.plan_bytes else [])
+            lines += [f"{name} {what} profile {i}: {format_profile(p)}" for i, p in enumerate(profiles)]
+        lines += [f"{name}: {note}" for note in r.details.get("data_dependent_dims", [])]
+        if r.accuracy is not None:
+            lines.append(f"{name}: accuracy at {_shape_text(r.accuracy.shapes)} ({r.accuracy.inputs or '-'})")
+        for x in r.latencies[:1]:
+            lines.append(f"{name}: latency at {_shape_text(x.shapes)} (batch {x.batch}; the sweep varies the batch only)")
+    return lines
 
 
 def _thresholds(t: Any) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Protocol, Sequence
 
 from tftrt_kit.engines.tensorrt_builder import EngineOptions
+from tftrt_kit.profiles import ProfilePlan
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,6 +25,10 @@ class RouteContext:
         progress: Show progress bars.
         engine: How plans are built (workspace, optimization level, the conversion's
             shared timing cache, which each route copies into its artifact).
+        profiles: The optimization profiles of the source's inputs (from ``shapes=``,
+            ``sample_data`` or the default batch); routes build every plan for them.
+            None (a route run on its own): TensorRT's default batch profile 1/8/32.
+        sample_data: The accuracy inputs (a segment route runs them to size its boundaries).
     """
 
     output_dir: Path
@@ -35,6 +40,8 @@ class RouteContext:
     overwrite: bool = False
     progress: bool = False
     engine: EngineOptions = EngineOptions()
+    profiles: ProfilePlan | None = None
+    sample_data: Any = dataclasses.field(default=None, compare=False)
 
 
 class Route(Protocol):
@@ -72,4 +79,5 @@ def manifest_header(route: str, source: Any, context: RouteContext) -> dict[str,
         "signature": source.signature_key,
         "inputs": [s.to_dict() for s in source.inputs],
         "outputs": [s.to_dict() for s in source.outputs],
+        "profiles": context.profiles.to_dict() if context.profiles is not None else None,
     }

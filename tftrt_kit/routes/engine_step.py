@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Sequence
 
 from tftrt_kit.engines.tensorrt_builder import BuildOptions, TensorRTBuilder, TensorRTCheck
 from tftrt_kit.errors import EngineBuildError, MissingDependencyError
+from tftrt_kit.profiles import Profile
 from tftrt_kit.routes.base import RouteContext
 
 
@@ -20,21 +21,44 @@ class EngineOutcome:
     module: str | None = None
 
 
-def check_and_build(model: Any, context: RouteContext, options: BuildOptions | None = None) -> EngineOutcome:
+def check_and_build(
+    model: Any,
+    context: RouteContext,
+    options: BuildOptions | None = None,
+    *,
+    profiles: Sequence[Profile] | None = None,
+) -> EngineOutcome:
     """Parse ``model`` with TensorRT and build a plan when ``context.build_plans``.
 
     A missing TensorRT module is not an error here: the outcome is "skipped" with
     the install hint, and the route goes on with its ONNX artifact. A parser or
     build refusal is recorded in the check (``accepted=False`` / ``error`` holding
-    TensorRT's own message), and the outcome has no plan.
+    TensorRT's own message), and the outcome has no plan. So is a dynamic dim with
+    no size (``context.profiles.missing``): the model is parse-checked only and the
+    check's ``error`` says which ``shapes=`` to pass.
+
+    Args:
+        model: The ``onnx.ModelProto``.
+        context: The route context (precision, backend, whether to build, profiles).
+        options: Build options; default: the context's precision and ``profiles``.
+        profiles: Optimization profiles of the plan; default: the context's, over the
+            source's inputs (a segment passes its own, over its boundary tensors), or
+            the builder's batch profile 1/8/32 when the context has none.
     """
     try:
         builder = TensorRTBuilder(context.backend)
     except MissingDependencyError as err:
         return EngineOutcome(skipped=str(err))
-    options = options or context.engine.build_options(context.precision)
-    if not context.build_plans:
-        return EngineOutcome(check=builder.check(model), module=builder.module_name)
+    plan = context.profiles
+    no_plan = plan.no_plan_reason if plan is not None else None
+    if not context.build_plans or no_plan:
+        check = builder.check(model)
+        check.error = no_plan if context.build_plans else None
+        return EngineOutcome(check=check, module=builder.module_name)
+    if options is None:
+        if profiles is None and plan is not None:
+            profiles = plan.profiles
+        options = context.engine.build_options(context.precision, profiles)
     try:
         plan, check = builder.build(model, options)
     except EngineBuildError as err:

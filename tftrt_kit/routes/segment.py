@@ -68,6 +68,12 @@ def segment_source(source: Any, options: SegmentOptions, overrides: dict | None 
     )
 
 
+def _onnx_inputs_only(profiles: list, model: Any) -> list:
+    """``profiles`` restricted to the ONNX model's graph inputs (tf2onnx drops a boundary tensor nothing uses)."""
+    names = {i.name for i in model.graph.input} - {i.name for i in model.graph.initializer}
+    return [{t: shapes for t, shapes in p.items() if t in names} for p in profiles]
+
+
 def record_plan(entry: dict, outcome: Any, assets: Any) -> None:
     """Write a segment's plan (when one was built) into ``assets`` and record it in its manifest ``entry``."""
     built = outcome.plan is not None
@@ -136,7 +142,8 @@ class SegmentRoute(StagedRoute):
         run.values["models"] = quantized_segments(run.source, run.context, run.result, run.values["models"], run.values["specs"])
 
     def _build(self, run: RouteRun) -> None:
-        outcomes = run.values["outcomes"] = self._build_segments(run.values["models"], run.context)
+        profiles = self._profiles(run.source, run.context, run.values["segmentation"], run.result)
+        outcomes = run.values["outcomes"] = self._build_segments(run.values["models"], run.context, profiles)
         skipped = next((o.skipped for o in outcomes.values() if o.skipped), None)
         if skipped:
             run.result.details["tensorrt_skipped"] = skipped
@@ -171,9 +178,34 @@ class SegmentRoute(StagedRoute):
         exporter = SegmentExporter(source, self.options.export, graph)
         return refine(lambda overrides: segment_source(source, self.options, overrides, context.precision), exporter, parser, self.options.max_refinements)
 
-    def _build_segments(self, models: dict, context: RouteContext) -> dict:
-        """Segment name -> its TensorRT outcome (check, and a plan where a builder exists)."""
-        return {name: check_and_build(model, context) for name, model in models.items()}
+    def _build_segments(self, models: dict, context: RouteContext, profiles: dict) -> dict:
+        """Segment name -> its TensorRT outcome (check, and a plan for its own profiles where a builder exists)."""
+        return {
+            name: check_and_build(model, context, profiles=_onnx_inputs_only(profiles.get(name, []), model))
+            for name, model in models.items()
+        }
+
+    @staticmethod
+    def _profiles(source: Any, context: RouteContext, segmentation: Any, result: Any) -> dict:
+        """Each segment's profiles over its boundary tensors, from running the source at the model's profiles.
+
+        When the frozen graph cannot run on generated inputs, no segment gets a profile:
+        a segment with a dynamic input then has no plan, and its check says why.
+        """
+        from tftrt_kit.profiles import resolve_profiles
+        from tftrt_kit.routes.segment_profiles import segment_profiles
+
+        plan = context.profiles if context.profiles is not None else resolve_profiles(source.inputs)
+        if not context.build_plans or not plan.buildable:
+            return {}
+        try:
+            profiles, notes = segment_profiles(source, segmentation.segments, plan, context.sample_data)
+        except Exception as err:  # a graph TensorFlow cannot run here on generated inputs: no profile, said
+            result.details["segment_profiles_error"] = f"{type(err).__name__}: {str(err)[:300]}"
+            return {}
+        if notes:
+            result.details["data_dependent_dims"] = notes
+        return profiles
 
     def _write(self, source, context, segmentation, parts, specs, models, outcomes, result) -> None:
         import tensorflow as tf

@@ -1,0 +1,99 @@
+"""Each segment's optimization profiles, from the shapes its boundary tensors take in the source.
+
+A segment's inputs are tensors inside the model, so their sizes follow from the
+model's inputs: TF-TRT recorded them while ``build(input_fn)`` ran the graph. Here
+the frozen graph runs once at the min, the opt and the max shapes of every model
+profile, and each boundary tensor gets min = the elementwise min of what it took,
+opt = its shape at the opt inputs, max = the elementwise max. A dim that depends on
+the data rather than on the input shapes (the rows ``tf.where`` keeps, say) is found
+by running the max inputs again on other values: where the two runs differ, the
+profile spans from 0 to the larger of twice the largest size seen and the largest
+dim of any model input at its max (the bound of a mask over the batch, say), and
+the report says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from tftrt_kit.profiles import Profile, ProfilePlan
+
+#: Seeds of the generated inputs: one per bound, and one more to find data-dependent dims.
+_SEED, _PROBE_SEED = 11, 12
+
+
+def segment_profiles(
+    source: Any, segments: Sequence[Any], plan: ProfilePlan, sample_data: Mapping[str, np.ndarray] | None = None
+) -> tuple[dict[str, list[Profile]], list[str]]:
+    """Profiles of every segment over its input tensors, one per model profile.
+
+    Args:
+        source: The :class:`~tftrt_kit.source.Source` (its frozen graph is run).
+        segments: The segments (``name``, ``inputs`` as graph tensor names).
+        plan: The model's profiles. A static model has none: its segments get one
+            fixed profile (tf2onnx leaves a segment's batch dim dynamic even then). A dim
+            with no size (``plan.missing``) gives no segment a profile.
+        sample_data: User inputs; used at a bound whose shapes they have, so the
+            data-dependent sizes come from real data there.
+
+    Returns:
+        ``({segment: [profile, ...]}, notes)``, the notes naming each data-dependent dim.
+    """
+    if plan.missing or not segments:
+        return {}, []
+    model_profiles = plan.profiles or ({s.name: (tuple(s.shape),) * 3 for s in source.inputs},)
+    tensors = sorted({t for seg in segments for t in seg.inputs})
+    run = _GraphRunner(source, tensors)
+    per_model: list[dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]] = []
+    notes: list[str] = []
+    for index, profile in enumerate(model_profiles):
+        widest = max((d for _, _, high in profile.values() for d in high), default=1)
+        seen = [run(_feeds(source, profile, bound, _SEED, sample_data)) for bound in range(3)]
+        probe = run(_feeds(source, profile, 2, _PROBE_SEED, None))
+        ranges = {}
+        for tensor in tensors:
+            shapes = [s[tensor] for s in seen]
+            low = tuple(min(d) for d in zip(*shapes))
+            high = tuple(max(d) for d in zip(*shapes))
+            varying = [i for i, (a, b) in enumerate(zip(probe[tensor], shapes[2])) if a != b]
+            if varying:
+                low = tuple(0 if i in varying else d for i, d in enumerate(low))
+                high = tuple(max(2 * d, 2 * probe[tensor][i], widest) if i in varying else d for i, d in enumerate(high))
+                notes.append(f"profile {index}: {tensor} dim(s) {varying} depend on the data; profile spans {list(low)}..{list(high)}")
+            ranges[tensor] = (low, shapes[1], high)
+        per_model.append(ranges)
+    return {seg.name: [{t: ranges[t] for t in seg.inputs} for ranges in per_model] for seg in segments}, notes
+
+
+def _feeds(source: Any, profile: Profile, bound: int, seed: int, sample_data: Mapping[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+    from tftrt_kit.evaluate import sample_inputs
+
+    shapes = {name: triple[bound] for name, triple in profile.items()}
+    if sample_data and all(tuple(np.shape(sample_data.get(n))) == tuple(s) for n, s in shapes.items()):
+        return dict(sample_data)
+    return sample_inputs(source.inputs, seed=seed + bound, shapes=shapes)
+
+
+class _GraphRunner:
+    """The frozen graph in a TF1 session, fetching the shapes of chosen tensors."""
+
+    def __init__(self, source: Any, tensors: Sequence[str]):
+        import tensorflow as tf
+
+        self._graph = tf.Graph()
+        with self._graph.as_default():
+            tf.compat.v1.import_graph_def(source.graph_def, name="")
+        self._session = tf.compat.v1.Session(graph=self._graph)
+        self._inputs = [(spec.name, self._graph.get_tensor_by_name(t)) for spec, t in zip(source.inputs, source.input_tensors)]
+        self._fetches = {t: self._graph.get_tensor_by_name(t) for t in tensors}
+
+    def __call__(self, feeds: Mapping[str, np.ndarray]) -> dict[str, tuple[int, ...]]:
+        values = self._session.run(self._fetches, {tensor: feeds[name] for name, tensor in self._inputs})
+        return {name: tuple(int(d) for d in np.shape(value)) for name, value in values.items()}
+
+    def __del__(self) -> None:
+        session = getattr(self, "_session", None)
+        if session is not None:
+            session.close()
