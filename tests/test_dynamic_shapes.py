@@ -38,5 +38,5 @@ def test_sample_data_sizes_the_profile_and_the_evaluation(saved_model, tmp_path)
     ids = np.random.default_rng(0).integers(0, 50, (3, 12)).astype(np.int32)
     report = tftrt_kit.convert(saved_model("dynamic_transformer"), routes=("onnx",), sample_data={"ids": ids}, output_dir=tmp_path, benchmark=False)
     assert report.source.profiles["origin"] == "sample_data"
-    assert report.source.profiles["profiles"] == [{"ids": [[1, 12], [8, 12], [32, 12]]}]
+    assert report.source.profiles["profiles"] == [{"ids": {"min": [1, 12], "opt": [8, 12], "max": [32, 12]}}]
     assert report.routes["onnx"].accuracy.shapes == {"ids": [3, 12]}

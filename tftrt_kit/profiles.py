@@ -69,7 +69,7 @@ class ProfilePlan:
         return {name: shapes[1] for name, shapes in self.profiles[0].items()} if self.profiles else {}
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (profiles as ``{name: [min, opt, max]}`` lists, as plans record them)."""
+        """JSON-ready form (profiles as ``{name: {"min": [...], "opt": [...], "max": [...]}}``, as plans record them)."""
         return {
             "profiles": profiles_to_json(self.profiles),
             "origin": self.origin,
@@ -88,14 +88,14 @@ class ProfilePlan:
         )
 
 
-def profiles_to_json(profiles: Iterable[Profile]) -> list[dict[str, list[list[int]]]]:
-    """Profiles as JSON-ready dicts ``{name: [min, opt, max]}`` (the form a plan's ``TensorRTCheck.profiles`` takes)."""
-    return [{name: [list(shape) for shape in shapes] for name, shapes in p.items()} for p in profiles]
+def profiles_to_json(profiles: Iterable[Profile]) -> list[dict[str, dict[str, list[int]]]]:
+    """Profiles as JSON-ready dicts ``{name: {"min": [...], "opt": [...], "max": [...]}}`` (a plan's ``TensorRTCheck.profiles``)."""
+    return [{name: {key: list(shape) for key, shape in zip(_KEYS, shapes)} for name, shapes in p.items()} for p in profiles]
 
 
 def profiles_from_json(data: Iterable[Mapping[str, Any]]) -> list[Profile]:
     """Inverse of :func:`profiles_to_json`."""
-    return [{name: tuple(tuple(int(d) for d in shape) for shape in entry) for name, entry in p.items()} for p in data]
+    return [{name: tuple(tuple(int(d) for d in entry[key]) for key in _KEYS) for name, entry in p.items()} for p in data]
 
 
 def format_profile(profile: Profile) -> str:
