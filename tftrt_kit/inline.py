@@ -35,8 +35,10 @@ def inline_calls(graph_def: Any, fetches: Sequence[str]) -> Any:
         fetches: Tensor names that must survive (the graph's inputs and outputs).
 
     Returns:
-        ``graph_def`` itself when it holds no call; else the rewritten graph (functional
-        control flow is left whole: ``While``/``If`` keep ``_lower_using_switch_merge``).
+        ``graph_def`` itself when it holds no call, or when Grappler fails or drops a
+        fetched tensor (the calls then stay whole, in TensorFlow); else the rewritten
+        graph (functional control flow is left whole: ``While``/``If`` keep
+        ``_lower_using_switch_merge``).
     """
     if not has_calls(graph_def):
         return graph_def
@@ -69,4 +71,9 @@ def inline_calls(graph_def: Any, fetches: Sequence[str]) -> Any:
     rewrite.min_graph_nodes = -1
     rewrite.optimizers.append("function")
     rewrite.function_optimization = rewriter_config_pb2.RewriterConfig.AGGRESSIVE
-    return tf_optimizer.OptimizeGraph(config, meta_graph)
+    try:
+        inlined = tf_optimizer.OptimizeGraph(config, meta_graph)
+    except Exception:  # Grappler's own failure: inlining is an optimization, the calls stay whole
+        return graph_def
+    names = {node.name for node in inlined.node}
+    return inlined if all(fetch.split(":")[0] in names for fetch in fetches) else graph_def

@@ -206,3 +206,22 @@ def test_convnext_tiny_is_at_most_two_segments(tmp_path):
     assert segment.accuracy.verdict == "pass", segment.accuracy.reasons
     onnx = report.routes["onnx"]
     assert onnx.ok or ("TF node" in onnx.error and "unexpected" not in onnx.error), onnx.error
+
+
+def test_a_call_left_whole_is_one_island_node_with_its_reason(kinds, tmp_path, monkeypatch):
+    """Where a call is not inlined (inlining turned off here), it stays one node in TensorFlow, with the reason."""
+    import tftrt_kit.inline
+
+    monkeypatch.setattr(tftrt_kit.inline, "has_calls", lambda graph_def: False)
+    saved_model, _ = kinds("xla_grouped_conv")
+    source = load_source(saved_model)
+    calls = [n.name for n in source.graph_def.node if n.op == "StatefulPartitionedCall"]
+    assert len(calls) == 1
+    result = SegmentRoute()(source, RouteContext(output_dir=tmp_path))
+    assert [(f.op_type, f.count) for f in result.fallbacks if "could not be inlined" in f.reason] == [("StatefulPartitionedCall", 1)]
+    manifest = json.loads((result.artifact_dir / ASSETS / "manifest.json").read_text())
+    assert any(p["kind"] == "island" and calls[0] in p["node_names"] for p in manifest["parts"])
+    feeds = KINDS["xla_grouped_conv"].sample(2, 4)
+    expected = source.run(feeds)["output_0"]
+    actual = tftrt_kit.load(result.artifact_dir)(feeds)["output_0"]
+    assert float(np.abs(actual - expected).max()) <= 1e-4 * float(np.abs(expected).max())
