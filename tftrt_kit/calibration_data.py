@@ -22,7 +22,9 @@ from tftrt_kit.source import TensorSpec
 Batch = dict[str, np.ndarray]
 
 
-def validate_calibration_data(data: Any, input_specs: Sequence[Any], *, max_batches: int | None = None) -> list[Batch]:
+def validate_calibration_data(
+    data: Any, input_specs: Sequence[Any], *, max_batches: int | None = None, same_rows: bool = True
+) -> list[Batch]:
     """Validate ``data`` against ``input_specs`` and return it as a list of batches.
 
     Args:
@@ -35,6 +37,8 @@ def validate_calibration_data(data: Any, input_specs: Sequence[Any], *, max_batc
         input_specs: The model's inputs, as :class:`~tftrt_kit.source.TensorSpec`
             or ``(name, shape, dtype)`` tuples; ``None`` in a shape means any size.
         max_batches: Stop after this many batches (an endless generator needs it).
+        same_rows: Require every input of a batch to have the same number of rows
+            (calibration does; TF-TRT's ``build(input_fn)`` shapes need not).
 
     Returns:
         Batches ``{input name: array}`` with every model input, arrays cast to the
@@ -55,7 +59,7 @@ def validate_calibration_data(data: Any, input_specs: Sequence[Any], *, max_batc
     names = [s.name for s in specs]
     if data is None:
         raise CalibrationError(f"Expected calibration data for inputs {names} (precision='int8' needs it). Received: None.")
-    batches = [_batch(element, specs, index) for index, element in enumerate(itertools.islice(_elements(data, specs), max_batches))]
+    batches = [_batch(element, specs, index, same_rows) for index, element in enumerate(itertools.islice(_elements(data, specs), max_batches))]
     if not batches:
         raise CalibrationError(f"Expected at least one calibration batch for inputs {names}. Received: empty {type(data).__name__}.")
     return batches
@@ -96,7 +100,7 @@ def _features(element: Any, specs: list[TensorSpec]) -> Any:
     return element
 
 
-def _batch(element: Any, specs: list[TensorSpec], index: int) -> Batch:
+def _batch(element: Any, specs: list[TensorSpec], index: int, same_rows: bool = True) -> Batch:
     element = _features(element, specs)
     names = [s.name for s in specs]
     where = f"calibration batch {index}"
@@ -113,7 +117,7 @@ def _batch(element: Any, specs: list[TensorSpec], index: int) -> Batch:
         raise CalibrationError(f"Expected calibration inputs {names}. Received: {where} missing {missing}, with unknown {extra}.")
     batch = {spec.name: _checked(spec, element[spec.name], where) for spec in specs}
     rows = {name: array.shape[0] for name, array in batch.items() if array.ndim}
-    if len(set(rows.values())) > 1:
+    if same_rows and len(set(rows.values())) > 1:
         raise CalibrationError(f"Expected the same number of rows in every input of a batch. Received: {where} with rows {rows}.")
     return batch
 

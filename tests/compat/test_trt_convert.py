@@ -90,21 +90,6 @@ def test_meaningful_parameters_do_not_warn():
         )
 
 
-@pytest.mark.parametrize(
-    "batches, strategy, profile, approximated",
-    [
-        ([1, 4, 8], "Range", (1, 8, 8), False),
-        ([4, 4], "Optimal", (4, 4, 4), False),
-        ([2, 8, 8], "Optimal", (2, 8, 8), True),
-        ([2, 8, 8], "Range+Optimal", (2, 8, 8), True),
-        ([4, 8], "ImplicitBatchModeCompatible", (1, 8, 8), False),
-    ],
-)
-def test_batch_profile_follows_the_strategy(batches, strategy, profile, approximated):
-    got, note = trt.batch_profile(batches, strategy)
-    assert got == profile and (note is not None) == approximated
-
-
 @pytest.fixture(scope="module")
 def built(saved_model, tmp_path_factory):
     """A FP16 converter of middle_op after convert() and build() with batches 1, 4 and 8."""
@@ -142,7 +127,10 @@ def test_build_makes_plans_for_the_profile(built):
     segments = [p for p in _manifest(converter.artifact_dir)["parts"] if p["kind"] == "segment"]
     assert len(segments) == 2
     for entry in segments:
-        assert entry["plan_file"] and entry["plan_backend"] == "tensorrt_rtx" and entry["profile_batch_sizes"] == [1, 8, 8]
+        assert entry["plan_file"] and entry["plan_backend"] == "tensorrt_rtx"
+        # Range (the default): one profile per plan, from the smallest batch seen to the largest, opt = max.
+        (profile,) = entry["tensorrt"]["profiles"]
+        assert [(r["min"][0], r["opt"][0], r["max"][0]) for r in profile.values()] == [(1, 8, 8)] * len(profile)
         assert (converter.artifact_dir / SEGMENT_ASSETS / entry["plan_file"]).stat().st_size > 0
 
 
@@ -212,3 +200,37 @@ def test_int8_without_calibration_uses_graph_qdq_and_warns(saved_model):
     for entry in (p for p in _manifest(converter.artifact_dir)["parts"] if p["kind"] == "segment"):
         ops = {n.op_type for n in onnx.load(str(converter.artifact_dir / SEGMENT_ASSETS / entry["onnx_file"])).graph.node}
         assert "QuantizeLinear" not in ops
+
+
+@pytest.mark.parametrize("strategy, count", [("Range", 1), ("Optimal", 3), ("Range+Optimal", 4), ("ImplicitBatchModeCompatible", 3)])
+def test_build_profiles_per_input_whatever_its_leading_size(strategy, count, tmp_path):
+    """Two inputs with their own leading sizes (TF-TRT's build() allowed it): each plan gets the strategy's profiles."""
+    tensorrt_rtx_or_skip()
+    import tensorflow as tf
+
+    module = tf.Module()
+    module.w = tf.constant(np.random.default_rng(0).normal(size=(4, 6)), tf.float32)
+
+    @tf.function(input_signature=[tf.TensorSpec((None, 4), tf.float32, name="a"), tf.TensorSpec((None, 4), tf.float32, name="b")])
+    def serve(a, b):
+        left = tf.nn.relu(tf.matmul(a, module.w) + 1.0)
+        right = tf.nn.relu(tf.matmul(b, module.w) - 1.0)
+        return {"y": tf.reduce_sum(left, axis=0) + tf.reduce_sum(right, axis=0)}
+
+    tf.saved_model.save(module, str(tmp_path / "sm"), signatures={"serving_default": serve})
+    converter = trt.TrtGraphConverterV2(input_saved_model_dir=str(tmp_path / "sm"), dynamic_shape_profile_strategy=strategy, minimum_segment_size=2)
+    converter.convert()
+    rng = np.random.default_rng(1)
+    sizes = [(2, 5), (4, 1), (2, 5), (8, 3)]
+    converter.build(input_fn=lambda: ((rng.normal(size=(m, 4)).astype(np.float32), rng.normal(size=(n, 4)).astype(np.float32)) for m, n in sizes))
+    segments = [p for p in _manifest(converter.artifact_dir)["parts"] if p["kind"] == "segment"]
+    assert segments and all(entry["plan_file"] for entry in segments)
+    for entry in segments:
+        profiles = entry["tensorrt"]["profiles"]
+        assert len(profiles) == count
+        leading = sorted({(r["min"][0], r["max"][0]) for p in profiles for r in p.values()})
+        if strategy == "Range":
+            assert set(leading) <= {(2, 8), (1, 5)} and len(leading) >= 1
+    feeds = {"a": rng.normal(size=(4, 4)).astype(np.float32), "b": rng.normal(size=(1, 4)).astype(np.float32)}
+    expected = converter.source.run(feeds)
+    np.testing.assert_allclose(converter._runtime_model()(feeds)["y"], expected["y"], rtol=1e-4, atol=1e-4)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Iterable, NamedTuple
+from typing import NamedTuple
 
 #: TF-TRT's default for TensorRT < 8.4 (it used ``sys.maxsize - 512``, "no limit", from 8.4 on).
 DEFAULT_TRT_MAX_WORKSPACE_SIZE_BYTES = 1 << 30
@@ -78,36 +77,3 @@ def check_conversion_params(params: TrtConversionParams) -> None:
             "Expected minimum_segment_size positive or -1 (to disable main graph conversion). "
             f"Received: minimum_segment_size={params.minimum_segment_size}"
         )
-
-
-def batch_profile(batch_sizes: Iterable[int], strategy: str) -> tuple[tuple[int, int, int], str | None]:
-    """``(min, opt, max)`` batch of one optimization profile for ``strategy``, and a note when approximated.
-
-    TF-TRT: ``Range`` = one profile [min, max] with opt = max; ``Optimal`` = one profile
-    per shape seen (min = opt = max); ``Range+Optimal`` = both; ``ImplicitBatchModeCompatible``
-    = per shape, [1, shape]. A plan here holds one profile, so several shapes under
-    ``Optimal``/``Range+Optimal`` become one range with opt = the most frequent batch.
-
-    Args:
-        batch_sizes: Batch size of every input the build function yielded (at least one).
-        strategy: One of :func:`supported_profile_strategies`, any case.
-
-    Returns:
-        ``((min, opt, max), note)``; ``note`` says how TF-TRT's profiles were approximated, else None.
-
-    Example:
-        >>> batch_profile([1, 4, 8], "Range")
-        ((1, 8, 8), None)
-    """
-    seen = Counter(batch_sizes)
-    low, high = min(seen), max(seen)
-    key = strategy.lower()
-    if key == PROFILE_STRATEGY_RANGE.lower():
-        return (low, high, high), None
-    if key == PROFILE_STRATEGY_IMPLICIT_BATCH_MODE_COMPATIBLE.lower():
-        return (1, high, high), None
-    if len(seen) == 1:
-        return (low, low, low), None
-    common = seen.most_common(1)[0][0]
-    note = f"one optimization profile per plan here: batch sizes {sorted(seen)} share one profile (min={low}, opt={common}, max={high})"
-    return (low, common, high), note

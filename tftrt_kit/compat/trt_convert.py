@@ -29,7 +29,6 @@ from tftrt_kit.compat.params import (  # noqa: F401 (TF-TRT's module namespace)
     PROFILE_STRATEGY_RANGE_OPTIMAL,
     TrtConversionParams,
     TrtPrecisionMode,
-    batch_profile,
     check_conversion_params,
     supported_profile_strategies,
 )
@@ -43,7 +42,7 @@ def _no_effect(parameter: str, value: Any, why: str, verdict: str = "has no effe
     warnings.warn(f"tftrt_kit.compat: {parameter}={value!r} {verdict}: {why}", UserWarning, stacklevel=3)
 
 
-def _batches(fn: Callable[[], Iterable[Any]], specs: tuple, what: str) -> list[dict[str, Any]]:
+def _batches(fn: Callable[[], Iterable[Any]], specs: tuple, what: str, same_rows: bool = True) -> list[dict[str, Any]]:
     """The elements ``fn()`` yields as ``{input name: array}``, validated against the signature.
 
     TF-TRT called the converted function with each element: a tuple or list holds the
@@ -66,7 +65,7 @@ def _batches(fn: Callable[[], Iterable[Any]], specs: tuple, what: str) -> list[d
         else:
             raise ValueError(f"Expected {what} to yield a tuple or dict of the inputs {names}. Received: element {index} of type {type(element).__name__}.")
     try:
-        return validate_calibration_data(feeds, specs)
+        return validate_calibration_data(feeds, specs, same_rows=same_rows)
     except CalibrationError as err:
         raise ValueError(f"Expected {what} to yield inputs matching the signature. Received: {err}") from err
 
@@ -105,12 +104,12 @@ class TrtGraphConverterV2:
         input_saved_model_tags: Tags to load; only ``["serve"]`` (the default) is
             honoured, others are reported (TF 2 loading ignores MetaGraph tags).
         input_saved_model_signature_key: Signature to convert (default ``serving_default``).
-        use_dynamic_shape: ``None``/``True``: engines have a dynamic batch dimension with
-            an optimization profile (explicit batch). ``False`` (TF-TRT's implicit batch
-            mode, gone from TensorRT 10) is reported and treated as ``True``.
+        use_dynamic_shape: ``None``/``True``: engines take dynamic shapes, with optimization
+            profiles over every dimension. ``False`` (TF-TRT's implicit batch mode, gone
+            from TensorRT 10) is reported and treated as ``True``.
         dynamic_shape_profile_strategy: ``Range`` (default), ``Optimal``, ``Range+Optimal``
-            or ``ImplicitBatchModeCompatible``: how ``build()`` turns the input shapes it
-            sees into the batch profile.
+            or ``ImplicitBatchModeCompatible``: how ``build()`` turns the shapes each
+            segment's inputs take into its profiles, exactly as TF-TRT (see :meth:`build`).
         max_workspace_size_bytes: Workspace pool limit of each plan.
         precision_mode: ``FP32``, ``FP16`` or ``INT8`` (any case).
         minimum_segment_size: Fewest effective nodes in a segment (``-1``: no segment).
@@ -165,7 +164,7 @@ class TrtGraphConverterV2:
         if input_saved_model_tags is not None and list(input_saved_model_tags) != [_SERVE]:
             _no_effect("input_saved_model_tags", input_saved_model_tags, "TF 2 SavedModels load by object graph; the 'serve' MetaGraph is used.")
         if use_dynamic_shape is False:
-            _no_effect("use_dynamic_shape", False, "implicit batch mode is gone from TensorRT 10; engines use explicit batch with a dynamic batch profile.")
+            _no_effect("use_dynamic_shape", False, "implicit batch mode is gone from TensorRT 10; engines use explicit batch with profiles from build().")
         if conversion_params.maximum_cached_engines != 1:
             _no_effect("maximum_cached_engines", conversion_params.maximum_cached_engines, "each segment has one plan; inputs outside its profile run on ONNX Runtime.")
         self._params = conversion_params
@@ -179,7 +178,6 @@ class TrtGraphConverterV2:
         self._result: Any = None
         self._model: Any = None
         self._build_called_once = False
-        self._batch_sizes: tuple[int, int, int] | None = None
 
     @property
     def route_result(self) -> Any:
@@ -272,9 +270,14 @@ class TrtGraphConverterV2:
     def build(self, input_fn: Callable[[], Iterable[Any]]) -> None:
         """Build a TensorRT plan per segment for the input shapes ``input_fn`` yields.
 
-        The batch sizes seen set each plan's optimization profile (min, opt, max) by
-        ``dynamic_shape_profile_strategy``. Without TensorRT (``tensorrt`` or
-        ``tensorrt_rtx``) installed no plan is built and a warning says so.
+        As TF-TRT, the source graph runs on every element and each segment records the
+        shapes its inputs take (every dimension, each input with its own leading size);
+        ``dynamic_shape_profile_strategy`` turns them into that segment's optimization
+        profiles (:func:`tftrt_kit.profiles.strategy_profiles`: ``Range`` one profile
+        from the elementwise min to max with opt = max, ``Optimal`` one per distinct
+        shape set, ``Range+Optimal`` both, ``ImplicitBatchModeCompatible`` one per shape
+        set from batch 1). Without TensorRT (``tensorrt`` or ``tensorrt_rtx``) installed
+        no plan is built and a warning says so.
 
         Args:
             input_fn: A generator function yielding inputs like ``calibration_input_fn``.
@@ -290,42 +293,45 @@ class TrtGraphConverterV2:
             raise RuntimeError("input_fn is None. Method build() needs input_fn to be specified in order to build TensorRT engines")
         if self._result is None:
             raise RuntimeError("Need to call convert() before build()")
-        batches = _batches(input_fn, self._source.inputs, "input_fn")
-        if not any(s.has_dynamic_batch for s in self._source.inputs):
-            self._batch_sizes = (1, 1, 1)
-        else:
-            rows = [next(b[s.name] for s in self._source.inputs if s.has_dynamic_batch).shape[0] for b in batches]
-            self._batch_sizes, note = batch_profile(rows, self._profile_strategy)
-            if note:
-                _no_effect("dynamic_shape_profile_strategy", self._profile_strategy, note, verdict="is approximated")
-        self._build_plans()
+        from tftrt_kit.profiles import strategy_profiles
+        from tftrt_kit.routes.segment_profiles import observed_shapes
+
+        batches = _batches(input_fn, self._source.inputs, "input_fn", same_rows=False)
+        segments = [s for s in self._result.segments]
+        seen = observed_shapes(self._source, sorted({t for s in segments for t in s.inputs}), batches)
+        profiles = {s.name: strategy_profiles([{t: shapes[t] for t in s.inputs} for shapes in seen], self._profile_strategy) for s in segments}
+        self._build_plans(profiles)
         self._build_called_once = True
         self._model = None
 
-    def _build_plans(self) -> None:
+    def _build_plans(self, profiles: dict[str, list]) -> None:
         import onnx
 
         from tftrt_kit.runtime.artifact import SEGMENT_ASSETS, read_manifest, write_manifest
         from tftrt_kit.engines.tensorrt_builder import BuildOptions
         from tftrt_kit.routes.base import RouteContext
         from tftrt_kit.routes.engine_step import check_and_build
-        from tftrt_kit.routes.segment import record_plan
+        from tftrt_kit.routes.segment import onnx_inputs_only, record_plan
 
         assets = self.artifact_dir / SEGMENT_ASSETS
         manifest = read_manifest(self.artifact_dir)
-        options = BuildOptions(precision=self._result.precision, batch_sizes=self._batch_sizes, workspace_bytes=self._params.max_workspace_size_bytes)
         context = RouteContext(output_dir=self.artifact_dir, precision=self._result.precision, build_plans=True)
         for entry in manifest["parts"]:
             if entry["kind"] != "segment":
                 continue
-            outcome = check_and_build(onnx.load(str(assets / entry["onnx_file"])), context, options)
+            model = onnx.load(str(assets / entry["onnx_file"]))
+            options = BuildOptions(
+                precision=self._result.precision,
+                profiles=onnx_inputs_only(profiles[entry["name"]], model),
+                workspace_bytes=self._params.max_workspace_size_bytes,
+            )
+            outcome = check_and_build(model, context, options)
             if outcome.skipped:
                 warnings.warn(f"build(): no TensorRT plan built ({outcome.skipped}); segments run on ONNX Runtime.", UserWarning, stacklevel=3)
                 return
             if outcome.plan is None:
                 warnings.warn(f"build(): segment {entry['name']} has no plan ({outcome.check.error}); it runs on ONNX Runtime.", UserWarning, stacklevel=3)
             record_plan(entry, outcome, assets)
-            entry["profile_batch_sizes"] = list(self._batch_sizes)
         write_manifest(assets, manifest)
 
     def save(self, output_saved_model_dir: str | Path, save_gpu_specific_engines: bool = True, options: Any = None) -> None:

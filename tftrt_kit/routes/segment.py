@@ -68,7 +68,7 @@ def segment_source(source: Any, options: SegmentOptions, overrides: dict | None 
     )
 
 
-def _onnx_inputs_only(profiles: list, model: Any) -> list:
+def onnx_inputs_only(profiles: list, model: Any) -> list:
     """``profiles`` restricted to the ONNX model's graph inputs (tf2onnx drops a boundary tensor nothing uses)."""
     names = {i.name for i in model.graph.input} - {i.name for i in model.graph.initializer}
     return [{t: shapes for t, shapes in p.items() if t in names} for p in profiles]
@@ -181,7 +181,7 @@ class SegmentRoute(StagedRoute):
     def _build_segments(self, models: dict, context: RouteContext, profiles: dict) -> dict:
         """Segment name -> its TensorRT outcome (check, and a plan for its own profiles where a builder exists)."""
         return {
-            name: check_and_build(model, context, profiles=_onnx_inputs_only(profiles.get(name, []), model))
+            name: check_and_build(model, context, profiles=onnx_inputs_only(profiles.get(name, []), model))
             for name, model in models.items()
         }
 

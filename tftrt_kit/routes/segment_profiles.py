@@ -67,6 +67,14 @@ def segment_profiles(
     return {seg.name: [{t: ranges[t] for t in seg.inputs} for ranges in per_model] for seg in segments}, notes
 
 
+def observed_shapes(source: Any, tensors: Sequence[str], feeds: Sequence[Mapping[str, np.ndarray]]) -> list[dict[str, tuple[int, ...]]]:
+    """The shape each of ``tensors`` takes when the source graph runs on each of ``feeds`` (TF-TRT's ``build()`` record)."""
+    if not tensors:
+        return [{} for _ in feeds]
+    run = _GraphRunner(source, tensors)
+    return [run(f) for f in feeds]
+
+
 def _feeds(source: Any, profile: Profile, bound: int, seed: int, sample_data: Mapping[str, np.ndarray] | None) -> dict[str, np.ndarray]:
     from tftrt_kit.evaluate import sample_inputs
 
