@@ -126,3 +126,16 @@ def test_existing_repository_needs_overwrite(tmp_path, artifacts):
         export(artifact, tmp_path / "repo", name="b")
     export(artifact, tmp_path / "repo", name="b", overwrite=True)
     assert [p.name for p in (tmp_path / "repo").iterdir()] == ["b"]
+
+
+def test_plan_dims_come_from_the_profiles():
+    """A dim every profile fixes is written as that size in the plan model's config; a ranged one stays -1."""
+    from tftrt_kit.source import TensorSpec
+    from tftrt_kit.triton.repository import profile_dims
+
+    spec = TensorSpec("image", "float32", (None, None, None, 3))
+    fixed = {"image": {"min": [1, 224, 224, 3], "opt": [8, 224, 224, 3], "max": [32, 224, 224, 3]}}
+    ranged = {"image": {"min": [1, 128, 224, 3], "opt": [1, 128, 224, 3], "max": [2, 224, 224, 3]}}
+    assert profile_dims([spec], [fixed])[0].shape == (None, 224, 224, 3)
+    assert profile_dims([spec], [fixed, ranged])[0].shape == (None, None, 224, 3)
+    assert profile_dims([spec], [])[0].shape == (None, None, None, 3)

@@ -221,7 +221,8 @@ def onnx_models(base: str, directory: Path, manifest: dict, batching: BatchingOp
         f"  trtexec --onnx=../{base}/1/model.onnx --saveEngine=1/model.plan  (with the same batch profile)",
         f"max_batch_size is capped at the plan's optimization profile maximum ({profile_max}).",
     )
-    models.append(PlannedModel(ModelConfig(trt_name, inputs, outputs, platform="tensorrt_plan", batched=batched, batching=trt_batching,
+    plan_inputs = profile_dims(inputs, (manifest.get("tensorrt") or {}).get("profiles") or [])
+    models.append(PlannedModel(ModelConfig(trt_name, plan_inputs, outputs, platform="tensorrt_plan", batched=batched, batching=trt_batching,
                                        gpu=True, notes=trt_notes, dtypes=dtypes), "onnx", "tensorrt_plan",
                            {"model.plan": directory / plan_file}))
     return models
@@ -240,6 +241,27 @@ def plan_max_batch(manifest: dict[str, Any]) -> int | None:
         if batches:
             caps.append(min(int(b) for b in batches))
     return max(caps) if caps else None
+
+
+def profile_dims(inputs: list[TensorSpec], profiles: list[dict[str, Any]]) -> list[TensorSpec]:
+    """``inputs`` with each dynamic non-batch dim that every profile fixes (min = max, the same size) set to that size.
+
+    A plan built for 224x224 images only takes 224x224: its Triton config says so
+    rather than ``-1``, and Triton refuses other sizes before they reach the plan.
+    """
+    out = []
+    for spec in inputs:
+        ranges = [p[spec.name] for p in profiles if spec.name in p]
+        if spec.shape is None or not ranges or len(ranges) != len(profiles):
+            out.append(spec)
+            continue
+        dims = list(spec.shape)
+        for i in range(1, len(dims)):
+            sizes = {(r["min"][i], r["max"][i]) for r in ranges}
+            if dims[i] is None and len(sizes) == 1 and len({*next(iter(sizes))}) == 1:
+                dims[i] = int(next(iter(sizes))[0])
+        out.append(TensorSpec(spec.name, spec.dtype, tuple(dims)))
+    return out
 
 
 def _onnx_dtypes(path: Path, inputs: list[TensorSpec], outputs: list[TensorSpec]) -> dict[str, str]:
