@@ -244,3 +244,22 @@ def test_build_options_reach_tensorrts_builder_config(builder, monkeypatch):
     profiles = [{"x": ((1, 64), (2, 64), (4, 64))}, {"x": ((8, 64), (16, 64), (32, 64))}]
     builder.build(_matmul(), BuildOptions(profiles=profiles, workspace_bytes=256 << 20, builder_optimization_level=2))
     assert seen == {"workspace": 256 << 20, "level": 2, "profiles": 2}
+
+
+def _reshape_by_input():
+    """A Reshape whose target shape is a graph input: TensorRT makes that input a shape tensor."""
+    x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [6])
+    shape = onnx.helper.make_tensor_value_info("shape", onnx.TensorProto.INT64, [2])
+    y = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [None, None])
+    return _model([onnx.helper.make_node("Reshape", ["x", "shape"], ["y"], name="reshape")], [x, shape], [y])
+
+
+def test_shape_tensor_input_needs_profile_values_never_a_guess(builder, capfd):
+    with pytest.raises(EngineBuildError, match=r"profile for the dynamic and shape-tensor inputs. Received: none for shape\[2\]"):
+        builder.build(_reshape_by_input())
+    with pytest.raises(EngineBuildError, match=r"profile 0 to give 2 \(min, opt, max\) value\(s\) for shape-tensor input 'shape'"):
+        builder.build(_reshape_by_input(), BuildOptions(profiles=[{"shape": ((1,), (2,), (6,))}]))
+    plan, check = builder.build(_reshape_by_input(), BuildOptions(profiles=[{"shape": ((1, 1), (2, 3), (6, 6))}]))
+    assert len(plan) == check.plan_bytes and check.profiles == [{"shape": {"min": [1, 1], "opt": [2, 3], "max": [6, 6]}}]
+    printed = capfd.readouterr()
+    assert printed.out == "" and printed.err == "", printed

@@ -65,16 +65,31 @@ def normalize_profiles(profiles: Sequence[Mapping[str, Sequence[Sequence[int]]]]
     return tuple(normalized)
 
 
-def check_coverage(profiles: Sequence[Profile], dynamic_inputs: Mapping[str, Sequence[int]]) -> None:
-    """Every profile must give shapes for every dynamic input, matching its static dims.
+def check_coverage(
+    profiles: Sequence[Profile], dynamic_inputs: Mapping[str, Sequence[int]], shape_tensors: Mapping[str, Sequence[int]] | None = None
+) -> None:
+    """Every profile must give shapes for every dynamic input, matching its static dims,
+    and value ranges for every shape-tensor input (one value per element).
 
     Raises:
-        EngineBuildError: naming the input, its shape and the profile (TensorRT would
-            otherwise build for a guessed size of the dynamic dims).
+        EngineBuildError: naming the input, its shape and the profile (TensorRT, through
+            Polygraphy, would otherwise build for a guessed size or value: 1).
     """
-    if dynamic_inputs and not profiles:
-        listed = ", ".join(f"{n}{list(s)}" for n, s in dynamic_inputs.items())
-        raise EngineBuildError(f"Expected an optimization profile for the dynamic inputs. Received: none for {listed}.")
+    shape_tensors = dict(shape_tensors or {})
+    if (dynamic_inputs or shape_tensors) and not profiles:
+        listed = ", ".join(f"{n}{list(s)}" for n, s in {**dynamic_inputs, **shape_tensors}.items())
+        raise EngineBuildError(
+            f"Expected an optimization profile for the dynamic and shape-tensor inputs. Received: none for {listed}."
+        )
+    for index, profile in enumerate(profiles):
+        for name, shape in shape_tensors.items():
+            count = int(shape[0]) if len(shape) else 1
+            bounds = profile.get(name)
+            if bounds is None or any(len(b) != count for b in bounds):
+                raise EngineBuildError(
+                    f"Expected profile {index} to give {count} (min, opt, max) value(s) for shape-tensor input {name!r} "
+                    f"(TensorRT reads its values to size other tensors). Received: {None if bounds is None else [list(b) for b in bounds]}."
+                )
     for index, profile in enumerate(profiles):
         for name, shape in dynamic_inputs.items():
             if name not in profile:

@@ -186,7 +186,8 @@ class TensorRTBuilder:
                 (TensorRT's own message). Its ``check`` attribute holds the
                 :class:`TensorRTCheck` of the attempt, with ``error`` set.
         """
-        with polygraphy_bound(self.trt):
+        # The outer capture keeps TensorRT's incidental messages (e.g. reading is_shape_tensor) off the terminal.
+        with polygraphy_bound(self.trt), capture():
             builder, network, parser, refused = self._parse(model)
             check = self._new_check(accepted=not refused, unsupported_nodes=refused, network_layers=network.num_layers, precision=options.precision)
             if refused:
@@ -203,13 +204,14 @@ class TensorRTBuilder:
 
     def _profiles(self, model: Any, network: Any, options: BuildOptions, check: TensorRTCheck) -> tuple[Profile, ...]:
         inputs = [network.get_input(i) for i in range(network.num_inputs)]
-        dynamic = {t.name: tuple(t.shape) for t in inputs if -1 in tuple(t.shape)}
+        shape_tensors = {t.name: tuple(t.shape) for t in inputs if t.is_shape_tensor}
+        dynamic = {t.name: tuple(t.shape) for t in inputs if -1 in tuple(t.shape) and t.name not in shape_tensors}
         try:
             if options.profiles is not None:
                 profiles = options.profiles
             else:
                 profiles = normalize_profiles(batch_profiles(dynamic, options.batch_sizes))
-            check_coverage(profiles, dynamic)
+            check_coverage(profiles, dynamic, shape_tensors)
         except EngineBuildError as err:
             check.error = str(err)
             raise _build_error(str(err), check) from None
