@@ -67,4 +67,3 @@ def test_unknown_rank_tensor_is_refused_by_name():
     unknown = TensorSpec("squeezed", "float32", None)
     with pytest.raises(ConfigError, match="output 'squeezed' of unknown rank"):
         ModelConfig("m", [IMAGE], [unknown], backend="python").to_pbtxt()
-
