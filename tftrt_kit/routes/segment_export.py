@@ -116,8 +116,11 @@ class SegmentExporter:
         if missing_tensors(union.model, [*segment.inputs, *segment.outputs]):
             return self._export_alone(segment, None)
         nodes = set(segment.nodes)
+        whole = [i.name for i in union.model.graph.input] == list(segment.inputs) and [o.name for o in union.model.graph.output] == list(segment.outputs)
         try:
-            model = slice_model(union.model, segment.inputs, segment.outputs, segment.name)
+            # The union of one segment is that segment: used as is, not copied.
+            model = union.model if whole else slice_model(union.model, segment.inputs, segment.outputs, segment.name)
+            model.graph.name = segment.name
             model = finish_export(model, segment.inputs, segment.outputs, self.options)
         except UnsupportedOpError as err:
             return SegmentExport(origins=union.origins, refused=_refusals(err, union.origins, nodes), sliced=True)
