@@ -273,7 +273,7 @@ class TrtGraphConverterV2:
         As TF-TRT, the source graph runs on every element and each segment records the
         shapes its inputs take (every dimension, each input with its own leading size);
         ``dynamic_shape_profile_strategy`` turns them into that segment's optimization
-        profiles (:func:`tftrt_kit.profiles.strategy_profiles`: ``Range`` one profile
+        profiles (:func:`tftrt_kit.compat.profile_strategies.strategy_profiles`: ``Range`` one profile
         from the elementwise min to max with opt = max, ``Optimal`` one per distinct
         shape set, ``Range+Optimal`` both, ``ImplicitBatchModeCompatible`` one per shape
         set from batch 1). Without TensorRT (``tensorrt`` or ``tensorrt_rtx``) installed
@@ -293,7 +293,7 @@ class TrtGraphConverterV2:
             raise RuntimeError("input_fn is None. Method build() needs input_fn to be specified in order to build TensorRT engines")
         if self._result is None:
             raise RuntimeError("Need to call convert() before build()")
-        from tftrt_kit.profiles import strategy_profiles
+        from tftrt_kit.compat.profile_strategies import strategy_profiles
         from tftrt_kit.routes.segment_profiles import observed_shapes
 
         batches = _batches(input_fn, self._source.inputs, "input_fn", same_rows=False)
