@@ -6,6 +6,7 @@ import pytest
 from tftrt_kit.errors import ConfigError
 from tftrt_kit.profiles import (
     ProfilePlan,
+    fits,
     format_profile,
     parse_shape_flags,
     resolve_profiles,
@@ -91,8 +92,10 @@ def test_plan_round_trips_through_json():
     assert ProfilePlan.from_dict(missing.to_dict()) == missing
 
 
-def test_format_as_trtexec_spells_shapes():
+def test_fits_and_format():
     profile = resolve_profiles([IDS], {"ids": RANGE}).profiles[0]
+    assert fits(profile, {"ids": (8, 128)}) and fits(profile, {"ids": (32, 512)})
+    assert not fits(profile, {"ids": (33, 128)}) and not fits(profile, {"ids": (8, 7)}) and not fits(profile, {"ids": (8,)})
     assert format_profile(profile) == "ids: 1x8 / 8x128 / 32x512"
 
 

@@ -107,6 +107,17 @@ def _dims(shape: Sequence[int]) -> str:
     return "x".join(str(d) for d in shape) if len(shape) else "scalar"
 
 
+def fits(profile: Profile, shapes: Mapping[str, Sequence[int]]) -> bool:
+    """Whether every shape in ``shapes`` lies within ``profile`` (inputs it does not name are ignored)."""
+    for name, shape in shapes.items():
+        if name not in profile:
+            continue
+        low, _, high = profile[name]
+        if len(shape) != len(low) or any(not lo <= d <= hi for lo, d, hi in zip(low, shape, high)):
+            return False
+    return True
+
+
 def resolve_profiles(
     specs: Sequence[Any],
     shapes: Any = None,
