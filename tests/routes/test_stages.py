@@ -124,3 +124,21 @@ def test_reports_written_before_stages_read_their_timings_as_ok_stages():
     old = Report.from_dict(data).routes["onnx"]
     assert [(s.name, s.seconds, s.outcome) for s in old.stages] == [("export", 1.5, "ok"), ("build", 2.0, "ok")]
     assert old.conversion_seconds == 3.5
+
+
+@pytest.mark.parametrize("route_name", ["onnx", "segment"])
+def test_without_tensorrt_the_build_stage_is_skipped_with_the_hint_and_the_route_goes_on(route_name, source_of, tmp_path, monkeypatch):
+    from tftrt_kit.routes import engine_step
+    from tftrt_kit.routes.registry import route_entry
+
+    hint = "Building plans needs the optional module 'tensorrt_rtx'. Install it with: pip install 'tftrt_kit[rtx]'"
+
+    def no_tensorrt(backend):
+        raise MissingDependencyError(hint)
+
+    monkeypatch.setattr(engine_step, "TensorRTBuilder", no_tensorrt)
+    route = route_entry(route_name).route()
+    result = route(source_of("small_cnn"), _context(tmp_path))
+    build = next(s for s in result.stages if s.name == "build")
+    assert result.ok and build.outcome == "skipped" and build.error == hint
+    assert result.stages[-1].name == "save" and result.stages[-1].outcome == "ok" and result.artifact_dir.is_dir()

@@ -11,7 +11,7 @@ from tftrt_kit.export import ExportOptions, convert_to_fp16, export_source
 from tftrt_kit.routes.base import RouteContext, directory_bytes, keep_timing_cache, manifest_header
 from tftrt_kit.routes.engine_step import check_and_build
 from tftrt_kit.routes.registry import register_route
-from tftrt_kit.routes.stages import RouteRun, Stage, StagedRoute
+from tftrt_kit.routes.stages import RouteRun, Stage, StagedRoute, StageSkipped
 from tftrt_kit.runtime.artifact import atomic_directory, write_manifest
 from tftrt_kit.runtime.manifest_schema import ONNX_FIELDS
 
@@ -52,6 +52,7 @@ class OnnxRoute(StagedRoute):
         run.result.tensorrt = outcome.check
         if outcome.skipped:
             run.result.details["tensorrt_skipped"] = outcome.skipped
+            raise StageSkipped(outcome.skipped)  # no TensorRT here: the artifact keeps its ONNX model only
 
     def _save(self, run: RouteRun) -> None:
         """Write ``model.onnx``, the plan and ``manifest.json``, renamed into place whole."""

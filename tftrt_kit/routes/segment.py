@@ -15,7 +15,7 @@ from tftrt_kit.report.data import Fallback, SegmentInfo
 from tftrt_kit.routes.base import RouteContext, directory_bytes, keep_timing_cache, manifest_header
 from tftrt_kit.routes.engine_step import check_and_build
 from tftrt_kit.routes.registry import register_route
-from tftrt_kit.routes.stages import RouteRun, Stage, StagedRoute
+from tftrt_kit.routes.stages import RouteRun, Stage, StagedRoute, StageSkipped
 from tftrt_kit.runtime.artifact import SEGMENT_ASSETS, atomic_directory, write_manifest
 from tftrt_kit.runtime.manifest_schema import SEGMENT_FIELDS
 
@@ -147,6 +147,7 @@ class SegmentRoute(StagedRoute):
         skipped = next((o.skipped for o in outcomes.values() if o.skipped), None)
         if skipped:
             run.result.details["tensorrt_skipped"] = skipped
+            raise StageSkipped(skipped)  # no TensorRT here: segments run on ONNX Runtime
 
     def _save(self, run: RouteRun) -> None:
         """Write the artifact SavedModel, then record what it holds."""
