@@ -143,3 +143,25 @@ def _segments_of(result):
     from tftrt_kit.runtime.artifact import read_manifest
 
     return [type("Part", (), {"nodes": p["node_names"]}) for p in read_manifest(result.artifact_dir)["parts"] if p["kind"] == "segment"]
+
+
+def test_a_cut_tf2onnx_rewired_is_exported_on_its_own(source_of, tmp_path, monkeypatch):
+    """tf2onnx's optimizers can make a slice read another segment's inner tensor: that segment is exported alone, never sent back."""
+    from tftrt_kit import onnx_slice
+    from tftrt_kit.errors import ExportError
+
+    source = source_of("diamond")
+    first = segment_source(source, SegmentOptions())
+    rewired = first.segments[1].name
+    slice_model = onnx_slice.slice_model
+
+    def open_cut(model, inputs, outputs, name):
+        if name == rewired:
+            raise ExportError(f"Expected the outputs of {name!r} to depend only on {list(inputs)}. Received: they read graph input 'image:0'.")
+        return slice_model(model, inputs, outputs, name)
+
+    monkeypatch.setattr(onnx_slice, "slice_model", open_cut)
+    result = SegmentRoute()(source, RouteContext(output_dir=tmp_path))
+    assert len(result.segments) == 2 and result.details["tf2onnx_passes"] == 2
+    assert not any("graph input" in f.reason for f in result.fallbacks)
+    _stitched_matches_tf(source, result)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Iterable
 
-from tftrt_kit.errors import UnsupportedOpError
+from tftrt_kit.errors import ExportError, UnsupportedOpError
 from tftrt_kit.export import ExportOptions, convert_traced, export_traced, finish_export
 from tftrt_kit.segment.graph import parse_tensor_name
 from tftrt_kit.segment.support import Support, unsupported
@@ -120,6 +120,11 @@ class SegmentExporter:
         try:
             # The union of one segment is that segment: used as is, not copied.
             model = union.model if whole else slice_model(union.model, segment.inputs, segment.outputs, segment.name)
+        except ExportError:
+            # tf2onnx's optimizers rewired a boundary (a consumer now reads another segment's
+            # inner tensor): the cut is not closed, so this segment is exported on its own.
+            return self._export_alone(segment, None)
+        try:
             model.graph.name = segment.name
             model = finish_export(model, segment.inputs, segment.outputs, self.options)
         except UnsupportedOpError as err:
