@@ -107,22 +107,8 @@ def measure(
         t0 = time.perf_counter()
         run(feeds)
         times.append(time.perf_counter() - t0)
-    ms = np.array(times) * 1e3
     first = next(iter(feeds.values()))
-    batch = int(first.shape[0]) if first.ndim else 1
-    p50 = float(np.percentile(ms, 50))
-    return Latency(
-        executor=executor,
-        batch=batch,
-        p50_ms=p50,
-        p90_ms=float(np.percentile(ms, 90)),
-        p99_ms=float(np.percentile(ms, 99)),
-        throughput=batch * 1e3 / p50 if p50 > 0 else None,
-        iterations=len(times),
-        mean_ms=float(ms.mean()),
-        min_ms=float(ms.min()),
-        max_ms=float(ms.max()),
-    )
+    return _latency(times, executor, int(first.shape[0]) if first.ndim else 1)
 
 
 def sweep_batches(specs: Sequence[Any], batch_sizes: Sequence[int]) -> tuple[int, ...]:
@@ -214,7 +200,7 @@ def interleaved_sweep(
                     medians[name].append(float(np.median(chunk)) * 1e3)
         for name in active:
             if batch not in out[name].refused and times[name]:
-                latency = _latency(times[name], medians[name], runs[name][1], batch)
+                latency = _latency(times[name], runs[name][1], batch, medians[name])
                 latency.shapes = fed
                 out[name].latencies.append(latency)
     return out
@@ -283,11 +269,14 @@ def _reason(err: Exception) -> str:
     return f"{type(err).__name__} (unexpected; please report it): {str(err)[:300]}"
 
 
-def _latency(seconds: list[float], round_medians: list[float], executor: str, batch: int) -> Latency:
-    """Pooled percentiles over every call, and the 95% interval of the per-round medians."""
+def _latency(seconds: list[float], executor: str, batch: int, round_medians: list[float] | None = None) -> Latency:
+    """Percentiles pooled over every call; with ``round_medians``, also the 95% interval of the per-round medians."""
     ms = np.array(seconds) * 1e3
     p50 = float(np.percentile(ms, 50))
-    low, high = (float(v) for v in np.percentile(round_medians, INTERVAL)) if len(round_medians) >= 3 else (None, None)
+    interleaved: dict[str, Any] = {}
+    if round_medians is not None:
+        low, high = (float(v) for v in np.percentile(round_medians, INTERVAL)) if len(round_medians) >= 3 else (None, None)
+        interleaved = dict(rounds=len(round_medians), p50_low_ms=low, p50_high_ms=high, round_p50_ms=[float(m) for m in round_medians])
     return Latency(
         executor=executor,
         batch=batch,
@@ -299,10 +288,7 @@ def _latency(seconds: list[float], round_medians: list[float], executor: str, ba
         mean_ms=float(ms.mean()),
         min_ms=float(ms.min()),
         max_ms=float(ms.max()),
-        rounds=len(round_medians),
-        p50_low_ms=low,
-        p50_high_ms=high,
-        round_p50_ms=[float(m) for m in round_medians],
+        **interleaved,
     )
 
 
