@@ -40,7 +40,16 @@ def check_call(
     Raises:
         TftrtKitError: the fault (a :class:`ConfigError` listing them when several).
     """
-    faults = _faults(source, routes, precision, calibration_data, calibration_method, output_dir, overwrite, route_options or {})
+    from tftrt_kit.routes.registry import routes as registered_routes
+
+    registry = registered_routes()
+    valid_routes = () if isinstance(routes, str) or not routes else tuple(routes)
+    faults = [
+        *_source_faults(source),
+        *_route_faults(routes, registry, route_options or {}),
+        *_precision_faults(precision, calibration_data, calibration_method),
+        *_output_dir_faults(output_dir, [r for r in valid_routes if r in registry], overwrite),
+    ]
     if len(faults) == 1:
         raise faults[0]
     if faults:
@@ -48,25 +57,14 @@ def check_call(
         raise ConfigError(f"Expected a valid convert() call. Received {len(faults)} faults, one per line:{listed}")
 
 
-def _faults(
-    source: Any,
-    routes: Sequence[str],
-    precision: str,
-    calibration_data: Any,
-    calibration_method: str,
-    output_dir: str | Path | None,
-    overwrite: bool,
-    route_options: Mapping[str, Any],
-) -> list[TftrtKitError]:
-    from tftrt_kit.runtime.artifact import check_output_dir
-    from tftrt_kit.quantize.histogram import METHODS
-    from tftrt_kit.precisions import PRECISIONS
-    from tftrt_kit.routes.registry import routes as registered_routes
-
-    registry = registered_routes()
-    faults: list[TftrtKitError] = []
+def _source_faults(source: Any) -> list[TftrtKitError]:
     if isinstance(source, (str, Path)) and not Path(source).exists():
-        faults.append(SourceError(f"Expected a SavedModel directory or a .keras file. Received: path={str(source)!r}, which does not exist."))
+        return [SourceError(f"Expected a SavedModel directory or a .keras file. Received: path={str(source)!r}, which does not exist.")]
+    return []
+
+
+def _route_faults(routes: Sequence[str], registry: Mapping[str, Any], route_options: Mapping[str, Any]) -> list[TftrtKitError]:
+    faults: list[TftrtKitError] = []
     if isinstance(routes, str) or not routes:
         faults.append(ConfigError(f"Expected a sequence of route names from {sorted(registry)}. Received: routes={routes!r}."))
         routes = ()
@@ -79,6 +77,14 @@ def _faults(
     stray = sorted(set(route_options) - set(routes))
     if stray:
         faults.append(ConfigError(f"Expected route_options only for the routes run {tuple(routes)!r}. Received options for {stray}."))
+    return faults
+
+
+def _precision_faults(precision: str, calibration_data: Any, calibration_method: str) -> list[TftrtKitError]:
+    from tftrt_kit.precisions import PRECISIONS
+    from tftrt_kit.quantize.histogram import METHODS
+
+    faults: list[TftrtKitError] = []
     if precision not in PRECISIONS:
         faults.append(ConfigError(f"Expected precision in {PRECISIONS}. Received: precision={precision!r}."))
     if precision == "int8" and calibration_data is None:
@@ -88,12 +94,21 @@ def _faults(
         ))
     if calibration_method not in METHODS:
         faults.append(ConfigError(f"Expected calibration_method in {METHODS}. Received: calibration_method={calibration_method!r}."))
-    if output_dir is not None and Path(output_dir).exists() and not Path(output_dir).is_dir():
-        faults.append(OutputDirError(f"Expected output_dir to be a directory. Received: {str(output_dir)!r}, which is a file."))
-    elif output_dir is not None:
-        for name in dict.fromkeys(r for r in routes if r in registry):
-            try:
-                check_output_dir(Path(output_dir) / name, overwrite=overwrite)
-            except TftrtKitError as err:
-                faults.append(err)
+    return faults
+
+
+def _output_dir_faults(output_dir: str | Path | None, routes: Sequence[str], overwrite: bool) -> list[TftrtKitError]:
+    """Faults of ``output_dir`` and of the directories the known ``routes`` would write in it."""
+    from tftrt_kit.runtime.artifact import check_output_dir
+
+    if output_dir is None:
+        return []
+    if Path(output_dir).exists() and not Path(output_dir).is_dir():
+        return [OutputDirError(f"Expected output_dir to be a directory. Received: {str(output_dir)!r}, which is a file.")]
+    faults: list[TftrtKitError] = []
+    for name in dict.fromkeys(routes):
+        try:
+            check_output_dir(Path(output_dir) / name, overwrite=overwrite)
+        except TftrtKitError as err:
+            faults.append(err)
     return faults
