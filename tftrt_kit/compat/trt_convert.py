@@ -20,6 +20,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from tftrt_kit.compat.calling import ConvertedFunction, input_feeds
 from tftrt_kit.compat.params import (  # noqa: F401 (TF-TRT's module namespace)
     DEFAULT_TRT_CONVERSION_PARAMS,
     DEFAULT_TRT_MAX_WORKSPACE_SIZE_BYTES,
@@ -33,67 +34,12 @@ from tftrt_kit.compat.params import (  # noqa: F401 (TF-TRT's module namespace)
     supported_profile_strategies,
 )
 from tftrt_kit.compat.summary import GRAPH_INPUT_REASON, EngineRow, LeftInTensorFlow, summary_lines
-from tftrt_kit.errors import CalibrationError
 
 _SERVE = "serve"
 
 
 def _no_effect(parameter: str, value: Any, why: str, verdict: str = "has no effect here") -> None:
     warnings.warn(f"tftrt_kit.compat: {parameter}={value!r} {verdict}: {why}", UserWarning, stacklevel=3)
-
-
-def _batches(fn: Callable[[], Iterable[Any]], specs: tuple, what: str, same_rows: bool = True) -> list[dict[str, Any]]:
-    """The elements ``fn()`` yields as ``{input name: array}``, validated against the signature.
-
-    TF-TRT called the converted function with each element: a tuple or list holds the
-    inputs positionally (flattened signature order, i.e. sorted by name), a dict by
-    name, anything else is the single input.
-    """
-    from tftrt_kit.calibration_data import validate_calibration_data
-
-    names = [s.name for s in specs]
-    feeds = []
-    for index, element in enumerate(fn()):
-        if isinstance(element, dict):
-            feeds.append(element)
-        elif isinstance(element, (tuple, list)):
-            if len(element) != len(names):
-                raise ValueError(f"Expected {what} to yield {len(names)} input(s) {names}. Received: element {index} with {len(element)}.")
-            feeds.append(dict(zip(names, element)))
-        elif len(names) == 1:
-            feeds.append({names[0]: element})
-        else:
-            raise ValueError(f"Expected {what} to yield a tuple or dict of the inputs {names}. Received: element {index} of type {type(element).__name__}.")
-    try:
-        return validate_calibration_data(feeds, specs, same_rows=same_rows)
-    except CalibrationError as err:
-        raise ValueError(f"Expected {what} to yield inputs matching the signature. Received: {err}") from err
-
-
-class ConvertedFunction:
-    """What ``convert()`` returns: the converted signature, called like TF-TRT's.
-
-    Positional arguments are the inputs in signature order, keyword arguments by name;
-    returns a dict of ``tf.Tensor``. Segments run on TensorRT where a plan and a GPU
-    exist, else on ONNX Runtime; islands run in TensorFlow. The artifact loads on first call.
-    """
-
-    def __init__(self, converter: "TrtGraphConverterV2"):
-        self._converter = converter
-
-    def __call__(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        import tensorflow as tf
-
-        model = self._converter._runtime_model()
-        names = [s.name for s in model.inputs]
-        if len(args) > len(names):
-            raise ValueError(f"Expected at most {len(names)} positional input(s) {names}. Received: {len(args)}.")
-        feeds = {**dict(zip(names, (_numpy(a) for a in args))), **{k: _numpy(v) for k, v in kwargs.items()}}
-        return {name: tf.constant(value) for name, value in model(feeds).items()}
-
-
-def _numpy(value: Any) -> Any:
-    return value.numpy() if hasattr(value, "numpy") else value
 
 
 class TrtGraphConverterV2:
@@ -236,7 +182,7 @@ class TrtGraphConverterV2:
         if not self._need_calibration and calibration_input_fn:
             raise ValueError("Should not specify calibration_input_fn because INT8 calibration is not needed")
         source = load_source(self._input_saved_model_dir, signature=self._signature_key)
-        calibration = _batches(calibration_input_fn, source.inputs, "calibration_input_fn") if calibration_input_fn else None
+        calibration = input_feeds(calibration_input_fn, source.inputs, "calibration_input_fn") if calibration_input_fn else None
         precision = self._precision
         if precision == "int8" and not self._need_calibration:
             precision = self._qdq_precision(source)
@@ -296,7 +242,7 @@ class TrtGraphConverterV2:
         from tftrt_kit.compat.profile_strategies import strategy_profiles
         from tftrt_kit.routes.segment_profiles import observed_shapes
 
-        batches = _batches(input_fn, self._source.inputs, "input_fn", same_rows=False)
+        batches = input_feeds(input_fn, self._source.inputs, "input_fn", same_rows=False)
         segments = [s for s in self._result.segments]
         seen = observed_shapes(self._source, sorted({t for s in segments for t in s.inputs}), batches)
         profiles = {s.name: strategy_profiles([{t: shapes[t] for t in s.inputs} for shapes in seen], self._profile_strategy) for s in segments}
