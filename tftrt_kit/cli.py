@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from tftrt_kit import cli_types
 from tftrt_kit.errors import ConfigError, TftrtKitError
 from tftrt_kit.triton.cli import HANDLERS as TRITON_HANDLERS
 from tftrt_kit.triton.cli import add_parsers as add_triton_parsers
@@ -31,58 +32,6 @@ examples:
 
 exit codes: 0 all routes ok, 1 some route failed, 2 bad input or usage
 """
-
-
-def _routes(text: str) -> tuple[str, ...]:
-    routes = tuple(r.strip() for r in text.split(",") if r.strip())
-    if not routes:
-        raise argparse.ArgumentTypeError("expected comma-separated route names, e.g. segment,onnx")
-    return routes
-
-
-def _batch_sizes(text: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(b) for b in text.split(",") if b.strip())
-    except ValueError:
-        sizes = ()
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, e.g. 1,8,32; got {text!r}")
-    return sizes
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
-    return value
-
-
-_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-
-
-def _size(text: str) -> int:
-    """Bytes from ``1073741824``, ``512M`` or ``1G`` (binary units, as trtexec's pool sizes)."""
-    number, unit = (text[:-1], text[-1].upper()) if text[-1:].upper() in _SIZE_UNITS else (text, "")
-    try:
-        value = int(float(number) * _SIZE_UNITS[unit])
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a size in bytes such as 1073741824, 512M or 1G; got {text!r}")
-    return value
-
-
-def _optimization_level(text: str) -> int:
-    if text not in tuple("012345"):
-        raise argparse.ArgumentTypeError(f"expected a builder optimization level 0-5; got {text!r}")
-    return int(text)
-
-
-def _names(text: str) -> tuple[str, ...]:
-    return tuple(n.strip() for n in text.split(",") if n.strip())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Convert SRC by each route, evaluate every artifact against the source and benchmark it, then print the report."))
     convert.add_argument("source", nargs="?", metavar="SRC", help="SavedModel directory or .keras file")
     convert.add_argument("--demo", action="store_true", help="convert the built-in demo CNN instead of SRC")
-    convert.add_argument("--routes", type=_routes, default=default_routes(),
+    convert.add_argument("--routes", type=cli_types.route_names, default=default_routes(),
                          help=f"comma-separated routes, from: {', '.join(sorted(routes()))} (default: {','.join(default_routes())})")
     convert.add_argument("--precision", choices=PRECISIONS, default="fp32", help="default: fp32")
     convert.add_argument("--signature", default=None, help="signature key (default: serving_default)")
@@ -118,10 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--overwrite", action="store_true", help="replace existing artifacts in --out")
     convert.add_argument("--report", type=Path, action="append", default=[], metavar="FILE",
                          help="also write the report to FILE (.json, .md or .html; repeatable)")
-    convert.add_argument("--batch-sizes", type=_batch_sizes, default=(1, 8, 32), metavar="B,B,..",
+    convert.add_argument("--batch-sizes", type=cli_types.batch_sizes, default=(1, 8, 32), metavar="B,B,..",
                          help="latency sweep where the batch is dynamic (default: 1,8,32)")
     convert.add_argument("--no-benchmark", action="store_true", help="skip latency measurement")
-    convert.add_argument("--rounds", type=_positive_int, default=10, metavar="N",
+    convert.add_argument("--rounds", type=cli_types.positive_int, default=10, metavar="N",
                          help="interleaved timing rounds of the source and the routes; their spread is the noise (default: 10)")
     convert.add_argument("--calibration-method", choices=("max", "percentile", "entropy", "mse"), default="max",
                          help="INT8 calibration (default: max; entropy is TensorRT's KL calibrator; mse: Keras sources only)")
@@ -129,19 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
                          help="accuracy inputs (.npz by input name, or .npy for a single-input model); default: generated")
     convert.add_argument("--backend", choices=("auto", "tensorrt", "tensorrt_rtx"), default="auto", help="TensorRT module (default: auto)")
     convert.add_argument("--no-build", action="store_true", help="check TensorRT acceptance only, build no plan")
-    convert.add_argument("--opset", type=_positive_int, default=None, metavar="N", help="ONNX opset of both routes' exports")
+    convert.add_argument("--opset", type=cli_types.positive_int, default=None, metavar="N", help="ONNX opset of both routes' exports")
     build = convert.add_argument_group("TensorRT build")
-    build.add_argument("--workspace", type=_size, default=None, metavar="SIZE", help="workspace memory pool per build, e.g. 512M, 2G (default: 1G)")
-    build.add_argument("--builder-optimization-level", type=_optimization_level, default=None, metavar="N",
+    build.add_argument("--workspace", type=cli_types.byte_size, default=None, metavar="SIZE", help="workspace memory pool per build, e.g. 512M, 2G (default: 1G)")
+    build.add_argument("--builder-optimization-level", type=cli_types.optimization_level, default=None, metavar="N",
                        help="TensorRT builder optimization level 0-5 (default: TensorRT's, 3)")
     build.add_argument("--timing-cache", type=Path, default=None, metavar="FILE",
                        help="timing cache read before and updated after every build (default: one per conversion)")
     segment = convert.add_argument_group("segment route")
-    segment.add_argument("--minimum-segment-size", type=_positive_int, default=None, metavar="N",
+    segment.add_argument("--minimum-segment-size", type=cli_types.positive_int, default=None, metavar="N",
                          help="fewest effective nodes in a TensorRT segment (default: 3, as TF-TRT)")
-    segment.add_argument("--maximum-segments", type=_positive_int, default=None, metavar="N", help="most segments kept, largest first (default: 20)")
-    segment.add_argument("--exclude-ops", type=_names, default=(), metavar="OP,..", help="op types or node names kept in TensorFlow")
-    segment.add_argument("--include-ops", type=_names, default=(), metavar="OP,..", help="op types or node names forced into segments")
+    segment.add_argument("--maximum-segments", type=cli_types.positive_int, default=None, metavar="N", help="most segments kept, largest first (default: 20)")
+    segment.add_argument("--exclude-ops", type=cli_types.names, default=(), metavar="OP,..", help="op types or node names kept in TensorFlow")
+    segment.add_argument("--include-ops", type=cli_types.names, default=(), metavar="OP,..", help="op types or node names forced into segments")
     segment.add_argument("--no-refine", action="store_true", help="do not ask the TensorRT parser to refine the segments")
     tolerance = convert.add_argument_group("accuracy verdict (pass thresholds of the chosen precision)")
     tolerance.add_argument("--max-rel-error", type=float, default=None, metavar="X", help="max abs error over the output's scale")
@@ -164,8 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="measure the latency of a written artifact", description=(
         "Measure the latency of ARTIFACT (a directory written by convert) on seeded generated inputs."))
     bench.add_argument("artifact", type=Path, metavar="ARTIFACT", help="artifact directory, e.g. out/onnx")
-    bench.add_argument("--batch-sizes", type=_batch_sizes, default=(1, 8, 32), metavar="B,B,..", help="default: 1,8,32")
-    bench.add_argument("--rounds", type=_positive_int, default=10, metavar="N", help="timing rounds; their spread is the noise (default: 10)")
+    bench.add_argument("--batch-sizes", type=cli_types.batch_sizes, default=(1, 8, 32), metavar="B,B,..", help="default: 1,8,32")
+    bench.add_argument("--rounds", type=cli_types.positive_int, default=10, metavar="N", help="timing rounds; their spread is the noise (default: 10)")
     bench.add_argument("--executor", choices=executor_names(), default="auto", help="default: auto")
 
     compare = commands.add_parser("compare", help="show several saved reports side by side", description=(
