@@ -28,11 +28,8 @@ FORBIDDEN = {
     "tftrt_kit": ("model_zoo",),
 }
 
-#: importer prefix -> modules it may import although FORBIDDEN bans their prefix. TensorFlow's op
-#: registry only describes ops (output dtypes by OpDef): reading it runs no graph.
-EXCEPTIONS = {
-    "tftrt_kit.segment": ("tensorflow.python.framework.op_def_registry",),
-}
+#: importer prefix -> modules it may import although FORBIDDEN bans their prefix.
+EXCEPTIONS: dict[str, tuple[str, ...]] = {}
 
 
 def _modules() -> dict[str, Path]:

@@ -128,6 +128,11 @@ class Source:
             tf.graph_util.import_graph_def(self.graph_def, name="")
         return frozenset(t.name for op in graph.get_operations() for t in op.outputs if t.shape.rank is None)
 
+    @functools.cached_property
+    def op_defs(self) -> dict[str, Any]:
+        """Op type -> TensorFlow's ``OpDef``, for every op of the frozen graph in TensorFlow's registry (see :func:`op_defs_of`)."""
+        return op_defs_of(self.graph_def)
+
     @property
     def signature(self) -> Any:
         """The signature's concrete function (takes keyword tensors, returns a dict)."""
@@ -154,6 +159,18 @@ class Source:
 
         tensors = {s.name: tf.constant(feeds[s.name], dtype=s.dtype) for s in self.inputs}
         return {k: np.asarray(v.numpy()) for k, v in self.signature(**tensors).items()}
+
+
+def op_defs_of(graph_def: Any) -> dict[str, Any]:
+    """Op type -> TensorFlow's ``OpDef`` for the ops of ``graph_def``'s nodes that TensorFlow registers.
+
+    An ``OpDef`` gives each output's dtype from the node's attrs; the segment
+    classifier reads it to find the tensors TensorRT cannot hold, and takes it from
+    here so that segment code never imports TensorFlow.
+    """
+    from tensorflow.python.framework import op_def_registry
+
+    return {op: op_def for op in sorted({node.op for node in graph_def.node}) if (op_def := op_def_registry.get(op)) is not None}
 
 
 def load_source(model: Any, *, signature: str | None = None) -> Source:

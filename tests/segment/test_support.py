@@ -9,6 +9,7 @@ from tftrt_kit.errors import SegmentationError
 from tftrt_kit.segment.rules import RULES, output_dtypes
 from tftrt_kit.segment.rules.registry import DTYPE_NAMES, rule
 from tftrt_kit.segment.support import Support, classify, rule_verdict, tf2onnx_ops
+from tftrt_kit.source import op_defs_of
 
 FLOAT, INT64 = types_pb2.DT_FLOAT, types_pb2.DT_INT64
 
@@ -168,7 +169,7 @@ def test_string_resource_and_unknown_rank_tensors_never_enter_a_segment() -> Non
         node("Neg", "neg", ("relu:0",), T=FLOAT),
         node("Abs", "abs", ("shape",), T=types_pb2.DT_INT32),
     ])
-    verdicts = classify(graph, include_ops=("Identity", "Shape", "Neg"), opset=None, unknown_rank=("relu:0",))
+    verdicts = classify(graph, include_ops=("Identity", "Shape", "Neg"), opset=None, unknown_rank=("relu:0",), op_defs=op_defs_of(graph))
     assert not verdicts["copy"].supported and "T=string" in verdicts["copy"].reason, "the rule's own reason is kept"
     assert "reads string tensor 'copy:0'" in verdicts["shape"].reason
     assert not verdicts["handle"].supported

@@ -50,6 +50,7 @@ def inspect(
         opset=opset,
         unknown_rank=loaded.unknown_rank_tensors,
         precision=precision,
+        op_defs=loaded.op_defs,
     )
     return segment(
         loaded.graph_def,

@@ -19,7 +19,8 @@ A node is decided, first match wins, by:
 
 The rules read dtypes from the node's attrs only (``T``, ``dtype``, ``out_type``,
 ``DstT``, ...), without shape inference. Step 2 reads each tensor's dtype from
-TensorFlow's op registry (``OpDef``s, no graph import); step 7 imports tf2onnx.
+the ``OpDef``s the caller passes (``op_defs``, from :attr:`tftrt_kit.source.Source.op_defs`);
+step 7 imports tf2onnx.
 """
 
 from __future__ import annotations
@@ -145,6 +146,7 @@ def classify(
     opset: int | None = 17,
     unknown_rank: Iterable[str] = (),
     precision: str = "fp32",
+    op_defs: Mapping[str, Any] | None = None,
 ) -> dict[str, Support]:
     """Decide every node of ``graph_def``.
 
@@ -156,7 +158,10 @@ def classify(
             (a parser's refusal is a fact an engine build would hit) but not ``exclude_ops``.
         opset: ONNX opset for the tf2onnx check; ``None`` skips that check (and the
             tf2onnx import), e.g. for pure graph tests.
+        unknown_rank: Names (``"node:k"``) of the tensors of unknown rank (they stay in TensorFlow).
         precision: The build precision the op rules assume (``"fp32"``, ``"fp16"``, ``"int8"``).
+        op_defs: Op type -> TensorFlow's ``OpDef`` (:attr:`tftrt_kit.source.Source.op_defs`),
+            giving exact output dtypes; without it dtypes are read from node attrs alone.
 
     Returns:
         Node name -> :class:`Support`, for every node.
@@ -175,7 +180,7 @@ def classify(
             f"Expected overrides to name nodes of the graph. Received unknown names: {unknown[:5]}"
         )
     exportable = tf2onnx_ops(opset) if opset is not None else None
-    opaque = opaque_tensor(graph_def, frozenset(unknown_rank))
+    opaque = opaque_tensor(graph_def, frozenset(unknown_rank), op_defs)
     result: dict[str, Support] = {}
     by_name: dict[str, Any] | None = None
     for node in graph_def.node:

@@ -4,14 +4,14 @@ TensorRT holds numbers and bools only: a string, resource (variable, lookup tabl
 or variant (TensorList, dataset) tensor must never enter or leave a segment, nor may
 a tensor of unknown rank. A
 node's output dtypes follow from its op's ``OpDef`` (fixed types, ``type_attr``,
-``type_list_attr``, ``number_attr``) and its attrs; ops missing from TensorFlow's
-registry fall back to the attrs alone (:func:`~tftrt_kit.segment.rules.registry.output_dtypes`).
+``type_list_attr``, ``number_attr``) and its attrs; the caller passes the ``OpDef``s
+(:attr:`tftrt_kit.source.Source.op_defs`: segment code never imports TensorFlow), and
+an op without one falls back to the attrs alone (:func:`~tftrt_kit.segment.rules.registry.output_dtypes`).
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from tftrt_kit.segment.graph import parse_tensor_name
@@ -21,13 +21,6 @@ from tftrt_kit.segment.rules.registry import DTYPE_NAMES, output_dtypes
 OPAQUE_DTYPES = frozenset({"string", "resource", "variant"})
 
 
-@functools.lru_cache(maxsize=None)
-def _op_def(op: str) -> Any:
-    from tensorflow.python.framework import op_def_registry
-
-    return op_def_registry.get(op)
-
-
 def _attr_type(node: Any, op_def: Any, name: str) -> int | None:
     if name in node.attr:
         return node.attr[name].type
@@ -35,9 +28,9 @@ def _attr_type(node: Any, op_def: Any, name: str) -> int | None:
     return default.type if default is not None else None
 
 
-def node_output_dtypes(node: Any) -> tuple[str, ...]:
-    """Output dtype names of ``node`` in output order (exact for ops in TensorFlow's registry)."""
-    op_def = _op_def(node.op)
+def node_output_dtypes(node: Any, op_defs: Mapping[str, Any]) -> tuple[str, ...]:
+    """Output dtype names of ``node`` in output order (exact for ops with an ``OpDef`` in ``op_defs``)."""
+    op_def = op_defs.get(node.op)
     if op_def is None:
         return output_dtypes(node)
     found: list[str] = []
@@ -52,7 +45,7 @@ def node_output_dtypes(node: Any) -> tuple[str, ...]:
     return tuple(found)
 
 
-def opaque_tensor(graph_def: Any, unknown_rank: Collection[str] = ()) -> dict[str, str]:
+def opaque_tensor(graph_def: Any, unknown_rank: Collection[str] = (), op_defs: Mapping[str, Any] | None = None) -> dict[str, str]:
     """Node name -> why it must stay in TensorFlow, for every node reading or producing a tensor TensorRT cannot hold.
 
     Those are string, resource and variant tensors, and tensors of unknown rank
@@ -62,11 +55,14 @@ def opaque_tensor(graph_def: Any, unknown_rank: Collection[str] = ()) -> dict[st
     Args:
         graph_def: A frozen ``GraphDef``.
         unknown_rank: Names (``"node:k"``) of the tensors of unknown rank.
+        op_defs: Op type -> TensorFlow's ``OpDef`` (:func:`tftrt_kit.source.op_defs_of`);
+            an op missing from it has its output dtypes read from its attrs alone.
 
     Returns:
         The reason per node (``"reads string tensor 'split:0'"``); other nodes are absent.
     """
-    outputs = {node.name: node_output_dtypes(node) for node in graph_def.node}
+    op_defs = op_defs or {}
+    outputs = {node.name: node_output_dtypes(node, op_defs) for node in graph_def.node}
     unknown_rank = frozenset(unknown_rank)
 
     def problem(tensor: str, dtype: str | None) -> str | None:
