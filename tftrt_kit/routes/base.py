@@ -49,7 +49,9 @@ class Route(Protocol):
 
     name: str
 
-    def stages(self, source: Any, context: RouteContext) -> Sequence[Any]: ...
+    def stages(self, source: Any, context: RouteContext) -> Sequence[Any]:
+        """The stages that turn ``source`` into this route's artifact, in the order they run."""
+        ...
 
 
 def directory_bytes(path: Path) -> int:

@@ -14,7 +14,7 @@ Example:
     >>> @register_route("toy", manifest_schema={"model_file": of_type(str)},
     ...                 loader="my_package.toy:ToyModel")                      # doctest: +SKIP
     ... class ToyRoute:
-    ...     def stages(self, run): return [Stage("export", export_toy), Stage("save", save_toy)]
+    ...     def stages(self, source, context): return [Stage("export", export_toy), Stage("save", save_toy)]
 """
 
 from __future__ import annotations
