@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Callable
 
 
 def route_names(text: str) -> tuple[str, ...]:
@@ -13,15 +14,23 @@ def route_names(text: str) -> tuple[str, ...]:
     return routes
 
 
-def batch_sizes(text: str) -> tuple[int, ...]:
-    """Positive batch sizes from ``1,8,32``."""
-    try:
-        sizes = tuple(int(b) for b in text.split(",") if b.strip())
-    except ValueError:
-        sizes = ()
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, e.g. 1,8,32; got {text!r}")
-    return sizes
+def positive_ints(example: str) -> Callable[[str], tuple[int, ...]]:
+    """An argument type reading comma-separated positive integers; ``example`` is shown in its error."""
+
+    def parse(text: str) -> tuple[int, ...]:
+        try:
+            sizes = tuple(int(b) for b in text.split(",") if b.strip())
+        except ValueError:
+            sizes = ()
+        if not sizes or min(sizes) < 1:
+            raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, e.g. {example}; got {text!r}")
+        return sizes
+
+    return parse
+
+
+#: Positive batch sizes from ``1,8,32``.
+batch_sizes = positive_ints("1,8,32")
 
 
 def positive_int(text: str) -> int:

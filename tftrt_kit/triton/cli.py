@@ -12,17 +12,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from tftrt_kit.cli_types import positive_ints
+
 EXIT_OK, EXIT_CHECK_FAILED = 0, 1
-
-
-def _sizes(text: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(b) for b in text.split(",") if b.strip())
-    except ValueError:
-        sizes = ()
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, e.g. 4,8,16; got {text!r}")
-    return sizes
 
 
 def add_parsers(subcommands: Any) -> None:
@@ -69,7 +61,7 @@ def add_parsers(subcommands: Any) -> None:
 def _batching_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-batch-size", type=int, default=16, help="largest batch Triton forms (default: 16)")
     parser.add_argument("--instances", type=int, default=1, help="model instances (default: 1)")
-    parser.add_argument("--preferred-batch-sizes", type=_sizes, default=None, metavar="B,B,..",
+    parser.add_argument("--preferred-batch-sizes", type=positive_ints("4,8,16"), default=None, metavar="B,B,..",
                         help="batch sizes the dynamic batcher aims for (default: powers of two up to the maximum)")
 
 
