@@ -5,8 +5,10 @@ resolve lazily, so ``import tftrt_kit.segment`` stays instant.
 
 Example:
     >>> from tftrt_kit.segment import classify, segment
-    >>> support = classify(graph_def)
-    >>> result = segment(graph_def, support, output_tensors=["Identity:0"])
+    >>> from tftrt_kit.source import load_source
+    >>> source = load_source("model_savedmodel/")
+    >>> support = classify(source.graph_def, op_defs=source.op_defs)  # op_defs: exact output dtypes
+    >>> result = segment(source.graph_def, support, output_tensors=source.output_tensors)
     >>> print(result.summary())
 """
 
