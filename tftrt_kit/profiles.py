@@ -42,12 +42,16 @@ class ProfilePlan:
         missing: Each dynamic dimension with no size, as ``"input 'ids' dim 1"``;
             no plan can be built while one is missing.
         example: A ``shapes=`` value the user could pass to fill ``missing``.
+        values: Per profile (same index), the (min, opt, max) VALUES of the shape-tensor
+            inputs the user gave them for (``shapes={"dims": {"values": ...}}``): TensorRT
+            sizes other tensors from them. Empty when none was given.
     """
 
     profiles: tuple[Profile, ...] = ()
     origin: str = "static"
     missing: tuple[str, ...] = ()
     example: str | None = None
+    values: tuple[Profile, ...] = ()
 
     @property
     def buildable(self) -> bool:
@@ -75,6 +79,7 @@ class ProfilePlan:
             "origin": self.origin,
             "missing": list(self.missing),
             "example": self.example,
+            "values": profiles_to_json(self.values),
         }
 
     @classmethod
@@ -85,6 +90,7 @@ class ProfilePlan:
             origin=str(data.get("origin", "static")),
             missing=tuple(data.get("missing") or ()),
             example=data.get("example"),
+            values=tuple(profiles_from_json(data.get("values") or [])),
         )
 
 
@@ -101,6 +107,11 @@ def profiles_from_json(data: Iterable[Mapping[str, Any]]) -> list[Profile]:
 def format_profile(profile: Profile) -> str:
     """One line per profile, as trtexec spells shapes: ``ids: 1x8 / 8x128 / 32x512``."""
     return "; ".join(f"{name}: {' / '.join(_dims(s) for s in shapes)}" for name, shapes in profile.items())
+
+
+def format_values(values: Profile) -> str:
+    """Shape-tensor values of one profile: ``dims: [1, 4] / [2, 8] / [4, 16]``."""
+    return "; ".join(f"{name}: {' / '.join(str(list(v)) for v in triple)}" for name, triple in values.items())
 
 
 def _dims(shape: Sequence[int]) -> str:
@@ -135,6 +146,10 @@ def resolve_profiles(
         specs: Input specs (``name``, ``dtype``, ``shape`` with None for dynamic).
         shapes: ``{input: {"min": shape, "opt": shape, "max": shape}}`` (or a single
             shape for min = opt = max), a list of such dicts (one profile each), or None.
+            An int32/int64 input of static shape ``[n]`` or ``[]`` that the model uses as
+            a shape (a shape tensor to TensorRT) takes its VALUES under ``"values"``:
+            ``{"dims": {"values": {"min": (1, 4), "opt": (2, 8), "max": (4, 16)}}}`` (or
+            one sequence of values for min = opt = max), beside or instead of its shapes.
         sample_data: ``{input: array}``; sizes of dynamic non-batch dims, and the
             batch's max is raised to hold its batch.
         batch: Default ``(min, opt, max)`` of a dynamic leading dimension.
@@ -145,7 +160,8 @@ def resolve_profiles(
     Raises:
         ConfigError: ``shapes`` names an unknown input, gives a shape of the wrong
             rank, contradicts a static dimension, is not ``min <= opt <= max``, or is
-            not built of positive ints; the message names the input.
+            not built of positive ints, or gives ``values`` to an input that cannot be a
+            shape tensor or of the wrong count; the message names the input.
 
     Example:
         >>> from tftrt_kit.source import TensorSpec
@@ -160,14 +176,16 @@ def resolve_profiles(
     if not dynamic and not given:
         return ProfilePlan()
     names = [s.name for s in specs]
-    profiles, missing = [], []
+    profiles, missing, all_values = [], [], []
     sample_shapes = {k: tuple(int(d) for d in getattr(v, "shape", ())) for k, v in (sample_data or {}).items()}
     for index, user in enumerate(given or [{}]):
         where = f"shapes[{index}]" if isinstance(shapes, (list, tuple)) else "shapes"
         unknown = sorted(str(k) for k in user if k not in names)
         if unknown:
             raise ConfigError(f"Expected {where} to name inputs among {names}. Received: unknown input(s) {unknown}.")
-        parsed = {name: _parse_entry(spec, user[name], where) for spec in specs for name in [spec.name] if name in user}
+        values = {spec.name: _parse_values(spec, user[spec.name]["values"], where) for spec in specs if _has_values(user.get(spec.name))}
+        shaped = {name: _without_values(entry) for name, entry in user.items()}
+        parsed = {name: _parse_entry(spec, shaped[name], where) for spec in specs for name in [spec.name] if shaped.get(name) is not None}
         profile_batch = _profile_batch(specs, parsed, batch, sample_shapes)
         profile: Profile = {}
         for spec in specs:
@@ -178,9 +196,11 @@ def resolve_profiles(
             missing += [m for m in lacking if m not in missing]
             profile[spec.name] = entry
         profiles.append(profile)
+        all_values.append(values)
+    kept = tuple(all_values) if any(all_values) else ()
     if missing:
-        return ProfilePlan(origin=_origin(given, sample_data), missing=tuple(missing), example=_example(specs, profiles[0]))
-    return ProfilePlan(profiles=tuple(profiles), origin=_origin(given, sample_data))
+        return ProfilePlan(origin=_origin(given, sample_data), missing=tuple(missing), example=_example(specs, profiles[0]), values=kept)
+    return ProfilePlan(profiles=tuple(profiles), origin=_origin(given, sample_data), values=kept)
 
 
 def _origin(given: list, sample_data: Mapping | None) -> str:
@@ -200,6 +220,51 @@ def _as_profiles(shapes: Any) -> list[Mapping[str, Any]]:
         'Expected shapes as {input: {"min": shape, "opt": shape, "max": shape}} or a non-empty list of such dicts. '
         f"Received: shapes of type {type(shapes).__name__}."
     )
+
+
+def _has_values(entry: Any) -> bool:
+    return isinstance(entry, Mapping) and "values" in entry
+
+
+def _without_values(entry: Any) -> Any:
+    """The shapes part of a ``shapes=`` entry: None when it gives only ``values``."""
+    if not _has_values(entry):
+        return entry
+    rest = {k: v for k, v in entry.items() if k != "values"}
+    return rest or None
+
+
+def _parse_values(spec: Any, value: Any, where: str) -> tuple[Shape, Shape, Shape]:
+    """(min, opt, max) values of a shape-tensor input: one non-negative int per element."""
+    label = f"{where}[{spec.name!r}]['values']"
+    static = spec.shape is not None and all(d is not None for d in spec.shape) and len(spec.shape) <= 1
+    if spec.dtype not in ("int32", "int64") or not static:
+        raise ConfigError(
+            f"Expected {label} only for an int32/int64 input of static shape [n] or [] (what TensorRT can read as a shape). "
+            f"Received: input {spec.name!r} of dtype {spec.dtype} and shape {_spec_text(spec)}."
+        )
+    count = spec.shape[0] if spec.shape else 1
+    if isinstance(value, Mapping):
+        if sorted(value) != sorted(_KEYS):
+            raise ConfigError(f'Expected {label} with the keys "min", "opt" and "max". Received: keys {sorted(map(str, value))}.')
+        triple = tuple(_values(value[key], f"{label}[{key!r}]", count) for key in _KEYS)
+    else:
+        fixed = _values(value, label, count)
+        triple = (fixed, fixed, fixed)
+    low, opt, high = triple
+    if any(not a <= b <= c for a, b, c in zip(low, opt, high)):
+        raise ConfigError(f"Expected {label} with min <= opt <= max in every element. Received: min={list(low)}, opt={list(opt)}, max={list(high)}.")
+    return triple
+
+
+def _values(value: Any, label: str, count: int) -> Shape:
+    items = (value,) if hasattr(value, "__index__") and not isinstance(value, bool) else value
+    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+        raise ConfigError(f"Expected {label} as {count} non-negative int(s). Received: {value!r}.")
+    items = tuple(items)
+    if len(items) != count or any(isinstance(v, bool) or not hasattr(v, "__index__") or int(v) < 0 for v in items):
+        raise ConfigError(f"Expected {label} as {count} non-negative int(s), one per element of the input. Received: {list(items)!r}.")
+    return tuple(int(v) for v in items)
 
 
 def _parse_entry(spec: Any, value: Any, where: str) -> tuple[Shape, Shape, Shape]:

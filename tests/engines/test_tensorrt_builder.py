@@ -258,8 +258,13 @@ def test_shape_tensor_input_needs_profile_values_never_a_guess(builder, capfd):
     with pytest.raises(EngineBuildError, match=r"profile for the dynamic and shape-tensor inputs. Received: none for shape\[2\]"):
         builder.build(_reshape_by_input())
     with pytest.raises(EngineBuildError, match=r"profile 0 to give 2 \(min, opt, max\) value\(s\) for shape-tensor input 'shape'"):
-        builder.build(_reshape_by_input(), BuildOptions(profiles=[{"shape": ((1,), (2,), (6,))}]))
-    plan, check = builder.build(_reshape_by_input(), BuildOptions(profiles=[{"shape": ((1, 1), (2, 3), (6, 6))}]))
-    assert len(plan) == check.plan_bytes and check.profiles == [{"shape": {"min": [1, 1], "opt": [2, 3], "max": [6, 6]}}]
+        builder.build(_reshape_by_input(), BuildOptions(shape_values=[{"shape": ((1,), (2,), (6,))}]))
+    # The input's shape in a profile of shapes is never read as its values.
+    with pytest.raises(EngineBuildError, match=r"value\(s\) for shape-tensor input 'shape'.*Received: None"):
+        builder.build(_reshape_by_input(), BuildOptions(profiles=[{"shape": ((2,), (2,), (2,))}]))
+    options = BuildOptions(profiles=[{"shape": ((2,), (2,), (2,))}], shape_values=[{"shape": ((1, 1), (2, 3), (6, 6))}])
+    plan, check = builder.build(_reshape_by_input(), options)
+    assert len(plan) == check.plan_bytes
+    assert check.profiles == [{}] and check.shape_values == [{"shape": {"min": [1, 1], "opt": [2, 3], "max": [6, 6]}}]
     printed = capfd.readouterr()
     assert printed.out == "" and printed.err == "", printed

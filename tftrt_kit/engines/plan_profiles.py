@@ -38,8 +38,9 @@ def batch_profiles(dynamic_inputs: Mapping[str, Sequence[int]], batch_sizes: Seq
     return [profile] if profile else []
 
 
-def normalize_profiles(profiles: Sequence[Mapping[str, Sequence[Sequence[int]]]]) -> tuple[Profile, ...]:
-    """Profiles as tuples of ints, checked: three shapes of one rank per input, ``0 <= min <= opt <= max``.
+def normalize_profiles(profiles: Sequence[Mapping[str, Sequence[Sequence[int]]]], what: str = "shapes") -> tuple[Profile, ...]:
+    """Profiles as tuples of ints, checked: three shapes (or shape-tensor ``values``) of one
+    rank per input, ``0 <= min <= opt <= max``.
 
     Raises:
         ConfigError: naming the profile, the input and the shapes at fault.
@@ -52,17 +53,36 @@ def normalize_profiles(profiles: Sequence[Mapping[str, Sequence[Sequence[int]]]]
                 low, opt, high = (tuple(int(d) for d in shape) for shape in shapes)
             except (TypeError, ValueError) as err:
                 raise ConfigError(
-                    f"Expected (min, opt, max) shapes of ints for input {name!r} in profile {index}. Received: {shapes!r}"
+                    f"Expected (min, opt, max) {what} of ints for input {name!r} in profile {index}. Received: {shapes!r}"
                 ) from err
             ordered = all(0 <= a <= b <= c for a, b, c in zip(low, opt, high))
             if not (len(low) == len(opt) == len(high)) or not ordered:
                 raise ConfigError(
-                    f"Expected min <= opt <= max of one rank for input {name!r} in profile {index}. "
+                    f"Expected {what} min <= opt <= max of one length for input {name!r} in profile {index}. "
                     f"Received: min={list(low)}, opt={list(opt)}, max={list(high)}"
                 )
             entry[name] = (low, opt, high)
         normalized.append(entry)
     return tuple(normalized)
+
+
+def with_shape_values(profiles: Sequence[Profile], shape_tensors: Mapping[str, Sequence[int]], values: Sequence[Profile]) -> tuple[Profile, ...]:
+    """``profiles`` with each shape-tensor input's entry replaced by its values from ``values``
+    (same index), or dropped when ``values`` has none: a shape is never read as values.
+
+    A network whose only non-static inputs are shape tensors has no profile of shapes: each
+    ``values`` entry then makes a profile of its own.
+    """
+    if not shape_tensors:
+        return tuple(profiles)
+    count = max(len(profiles), len(values))
+    merged = []
+    for index in range(count):
+        entry = {n: s for n, s in (profiles[index] if index < len(profiles) else {}).items() if n not in shape_tensors}
+        given = values[index] if index < len(values) else {}
+        entry.update({n: given[n] for n in shape_tensors if n in given})
+        merged.append(entry)
+    return tuple(merged)
 
 
 def check_coverage(
@@ -80,6 +100,7 @@ def check_coverage(
         listed = ", ".join(f"{n}{list(s)}" for n, s in {**dynamic_inputs, **shape_tensors}.items())
         raise EngineBuildError(
             f"Expected an optimization profile for the dynamic and shape-tensor inputs. Received: none for {listed}."
+            + (_values_hint(shape_tensors) if shape_tensors else "")
         )
     for index, profile in enumerate(profiles):
         for name, shape in shape_tensors.items():
@@ -89,6 +110,7 @@ def check_coverage(
                 raise EngineBuildError(
                     f"Expected profile {index} to give {count} (min, opt, max) value(s) for shape-tensor input {name!r} "
                     f"(TensorRT reads its values to size other tensors). Received: {None if bounds is None else [list(b) for b in bounds]}."
+                    + _values_hint({name: shape})
                 )
     for index, profile in enumerate(profiles):
         for name, shape in dynamic_inputs.items():
@@ -101,6 +123,16 @@ def check_coverage(
                     raise EngineBuildError(
                         f"Expected profile {index} shapes of input {name!r} to match its shape {list(shape)}. Received: {list(bound)}."
                     )
+
+
+def _values_hint(shape_tensors: Mapping[str, Sequence[int]]) -> str:
+    """How a user gives shape-tensor values, for the inputs named."""
+    entries = ", ".join(
+        f"{n!r}: {{'values': {{'min': {v}, 'opt': {v}, 'max': {v}}}}}"
+        for n, s in shape_tensors.items()
+        for v in [str(tuple(["?"] * (int(s[0]) if len(s) else 1))).replace("'", "")]
+    )
+    return f" For a model input pass shapes={{{entries}}}."
 
 
 def fitting_profile(shapes: Mapping[str, Sequence[int]], profiles: Sequence[Profile], preferred: int = 0) -> int | None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from tftrt_kit._optional import require
-from tftrt_kit.engines.plan_profiles import batch_profiles, check_coverage, normalize_profiles
+from tftrt_kit.engines.plan_profiles import batch_profiles, check_coverage, normalize_profiles, with_shape_values
 from tftrt_kit.engines.trt_log import capture, logger_for
 from tftrt_kit.engines.trt_module import BACKENDS, describe, polygraphy_bound, resolve_backend
 from tftrt_kit.errors import ConfigError, EngineBuildError
@@ -40,6 +40,9 @@ class BuildOptions:
             :func:`tftrt_kit.export.convert_to_fp16`) or explicit Q/DQ.
         profiles: Optimization profiles, each ``{input_name: (min, opt, max)}``; several
             per plan. None: one profile over a dynamic batch dim, from ``batch_sizes``.
+            A shape-tensor input's entry here (its shape) is not used: see ``shape_values``.
+        shape_values: Per profile, ``{input_name: (min, opt, max)}`` VALUES of the inputs
+            the parsed network reads as shapes (``is_shape_tensor``); one value per element.
         batch_sizes: ``(min, opt, max)`` of the default profile when ``profiles`` is None.
         workspace_bytes: Workspace memory pool limit; None leaves TensorRT's default.
         builder_optimization_level: TensorRT's builder optimization level (0-5); None
@@ -49,6 +52,7 @@ class BuildOptions:
 
     precision: str = "fp32"
     profiles: tuple[Profile, ...] | None = None
+    shape_values: tuple[Profile, ...] | None = None
     batch_sizes: tuple[int, int, int] = DEFAULT_BATCH
     workspace_bytes: int | None = 1 << 30
     builder_optimization_level: int | None = None
@@ -64,6 +68,8 @@ class BuildOptions:
             raise ConfigError(f"Expected builder_optimization_level in 0..5. Received: builder_optimization_level={level}")
         if self.profiles is not None:
             object.__setattr__(self, "profiles", normalize_profiles(self.profiles))
+        if self.shape_values is not None:
+            object.__setattr__(self, "shape_values", normalize_profiles(self.shape_values, what="values"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,11 +99,14 @@ class EngineOptions:
             object.__setattr__(self, "timing_cache", Path(self.timing_cache))
         self.build_options("fp32")  # the same checks as BuildOptions, at construction
 
-    def build_options(self, precision: str, profiles: Sequence[Profile] | None = None) -> "BuildOptions":
+    def build_options(
+        self, precision: str, profiles: Sequence[Profile] | None = None, shape_values: Sequence[Profile] | None = None
+    ) -> "BuildOptions":
         """The :class:`BuildOptions` of one plan of the conversion."""
         return BuildOptions(
             precision=precision,
             profiles=None if profiles is None else tuple(profiles),
+            shape_values=None if shape_values is None else tuple(shape_values),
             workspace_bytes=self.workspace_bytes,
             builder_optimization_level=self.builder_optimization_level,
             timing_cache=self.timing_cache,
@@ -196,13 +205,15 @@ class TensorRTBuilder:
                 more = f" (+{len(refused) - _LISTED} more)" if len(refused) > _LISTED else ""
                 check.error = f"{len(refused)} node(s) refused by the {self.description} parser: {listed}{more}"
                 raise _build_error(f"Expected an ONNX model {self.backend} parses in full. Received: {check.error}", check)
-            profiles = self._profiles(model, network, options, check)
-            check.profiles = profiles_to_json(profiles)
+            profiles, shape_tensors = self._profiles(network, options, check)
+            check.profiles = profiles_to_json({n: s for n, s in p.items() if n not in shape_tensors} for p in profiles)
+            check.shape_values = profiles_to_json({n: s for n, s in p.items() if n in shape_tensors} for p in profiles) if shape_tensors else []
             plan, seconds = self._build(builder, network, parser, profiles, options, check)
         check.plan_bytes, check.build_seconds = len(plan), seconds
         return plan, check
 
-    def _profiles(self, model: Any, network: Any, options: BuildOptions, check: TensorRTCheck) -> tuple[Profile, ...]:
+    def _profiles(self, network: Any, options: BuildOptions, check: TensorRTCheck) -> tuple[tuple[Profile, ...], dict[str, tuple]]:
+        """The profiles TensorRT gets: shapes of the dynamic inputs, values of the shape-tensor inputs."""
         inputs = [network.get_input(i) for i in range(network.num_inputs)]
         shape_tensors = {t.name: tuple(t.shape) for t in inputs if t.is_shape_tensor}
         dynamic = {t.name: tuple(t.shape) for t in inputs if -1 in tuple(t.shape) and t.name not in shape_tensors}
@@ -211,11 +222,12 @@ class TensorRTBuilder:
                 profiles = options.profiles
             else:
                 profiles = normalize_profiles(batch_profiles(dynamic, options.batch_sizes))
+            profiles = with_shape_values(profiles, shape_tensors, options.shape_values or ())
             check_coverage(profiles, dynamic, shape_tensors)
         except EngineBuildError as err:
             check.error = str(err)
             raise _build_error(str(err), check) from None
-        return profiles
+        return profiles, shape_tensors
 
     def _build(self, builder: Any, network: Any, parser: Any, profiles: Sequence[Profile], options: BuildOptions, check: TensorRTCheck) -> tuple[bytes, float]:
         from polygraphy.backend.trt import CreateConfig, EngineBytesFromNetwork, Profile

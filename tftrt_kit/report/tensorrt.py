@@ -30,7 +30,10 @@ class TensorRTCheck:
         error: Why no plan was built when a build was attempted: TensorRT's own message.
         builder: Who decided and built, for people: e.g. ``"TensorRT-RTX 1.7.1, CPU-only builder"``.
         profiles: The optimization profiles of the plan, as
-            :func:`tftrt_kit.profiles.profiles_to_json` writes them.
+            :func:`tftrt_kit.profiles.profiles_to_json` writes them (shape-tensor inputs
+            are in ``shape_values`` instead).
+        shape_values: Per profile, the (min, opt, max) VALUES of each shape-tensor input
+            (``is_shape_inference_io``), in the same JSON form.
     """
 
     backend: str
@@ -43,6 +46,7 @@ class TensorRTCheck:
     error: str | None = None
     builder: str | None = None
     profiles: list[dict[str, dict[str, list[int]]]] = dataclasses.field(default_factory=list)
+    shape_values: list[dict[str, dict[str, list[int]]]] = dataclasses.field(default_factory=list)
 
     @property
     def plan_status(self) -> str:

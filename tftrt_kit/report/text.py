@@ -344,12 +344,13 @@ def _shape_text(shapes: dict[str, list[int]] | None) -> str:
 
 def shapes_lines(report: Any) -> list[str]:
     """The profiles plans were built for (or why none was), each plan's own, and the shapes measured at."""
-    from tftrt_kit.profiles import ProfilePlan, format_profile, profiles_from_json
+    from tftrt_kit.profiles import ProfilePlan, format_profile, format_values, profiles_from_json
 
     if not report.source.profiles:
         return []
     plan = ProfilePlan.from_dict(report.source.profiles)
     lines = [f"model profile {i} ({plan.origin}): {format_profile(p)}" for i, p in enumerate(plan.profiles)]
+    lines += [f"model profile {i} shape-tensor values: {format_values(v)}" for i, v in enumerate(plan.values) if v]
     if plan.no_plan_reason:
         lines.append(f"no plan: {plan.no_plan_reason}")
     elif not plan.profiles:
@@ -361,6 +362,8 @@ def shapes_lines(report: Any) -> list[str]:
         for what, check in plans:
             profiles = profiles_from_json(check.profiles if check is not None and check.plan_bytes else [])
             lines += [f"{name} {what} profile {i}: {format_profile(p)}" for i, p in enumerate(profiles)]
+            values = profiles_from_json(check.shape_values if check is not None and check.plan_bytes else [])
+            lines += [f"{name} {what} profile {i} shape-tensor values: {format_values(v)}" for i, v in enumerate(values) if v]
         lines += [f"{name}: {note}" for note in r.details.get("data_dependent_dims", [])]
         if r.accuracy is not None:
             lines.append(f"{name}: accuracy at {_shape_text(r.accuracy.shapes)} ({r.accuracy.inputs or '-'})")

@@ -27,6 +27,7 @@ def check_and_build(
     options: BuildOptions | None = None,
     *,
     profiles: Sequence[Profile] | None = None,
+    shape_values: Sequence[Profile] | None = None,
 ) -> EngineOutcome:
     """Parse ``model`` with TensorRT and build a plan when ``context.build_plans``.
 
@@ -44,6 +45,8 @@ def check_and_build(
         profiles: Optimization profiles of the plan; default: the context's, over the
             source's inputs (a segment passes its own, over its boundary tensors), or
             the builder's batch profile 1/8/32 when the context has none.
+        shape_values: Per profile, the values of the shape-tensor inputs; default: the
+            context's (``shapes={"dims": {"values": ...}}``) when ``profiles`` is default too.
     """
     try:
         builder = TensorRTBuilder(context.backend)
@@ -58,7 +61,8 @@ def check_and_build(
     if options is None:
         if profiles is None and plan is not None:
             profiles = plan.profiles
-        options = context.engine.build_options(context.precision, profiles)
+            shape_values = plan.values if shape_values is None else shape_values
+        options = context.engine.build_options(context.precision, profiles, shape_values)
     try:
         plan, check = builder.build(model, options)
     except EngineBuildError as err:
