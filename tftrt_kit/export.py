@@ -358,9 +358,12 @@ def check_onnx(model: Any, input_names: Sequence[str], output_names: Sequence[st
     """
     import onnx
 
+    from tftrt_kit.onnx_files import model_on_disk
+
     check_standard_ops(model)
     try:
-        onnx.checker.check_model(model, full_check=False)
+        with model_on_disk(model) as path:  # a model over protobuf's 2 GiB is checked from its file
+            onnx.checker.check_model(str(path) if path else model, full_check=False)
     except onnx.checker.ValidationError as err:
         raise ExportError(f"Expected a valid ONNX model. Received: onnx.checker error: {str(err).strip()[:500]}") from err
     graph_inputs = {i.name for i in model.graph.input}

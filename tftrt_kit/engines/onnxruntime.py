@@ -32,13 +32,15 @@ class OnnxRuntimeExecutor:
         options = ort.SessionOptions()
         options.intra_op_num_threads = intra_op_threads
         options.log_severity_level = 3
-        if isinstance(model, (str, Path)):
-            payload: Any = str(model)
-        elif isinstance(model, bytes):
-            payload = model
+        if isinstance(model, (str, Path, bytes)):
+            self.session = ort.InferenceSession(str(model) if not isinstance(model, bytes) else model, sess_options=options, providers=list(self.providers))
         else:
-            payload = model.SerializeToString()
-        self.session = ort.InferenceSession(payload, sess_options=options, providers=list(self.providers))
+            from tftrt_kit.onnx_files import model_on_disk
+
+            # A model over protobuf's 2 GiB limit opens from a file with external data.
+            with model_on_disk(model) as path:
+                payload = str(path) if path else model.SerializeToString()
+                self.session = ort.InferenceSession(payload, sess_options=options, providers=list(self.providers))
         self.input_names = tuple(i.name for i in self.session.get_inputs())
         self.output_names = tuple(o.name for o in self.session.get_outputs())
 

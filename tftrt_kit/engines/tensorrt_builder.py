@@ -147,11 +147,16 @@ class TensorRTBuilder:
         return TensorRTCheck(backend=self.backend, builder=self.description, **fields)
 
     def _parse(self, model: Any) -> tuple[Any, Any, Any, list[UnsupportedNode]]:
-        """Parse inside a Polygraphy binding and a log capture; returns builder, network, parser, refusals."""
-        from tftrt_kit.engines.polygraphy_loaders import NetworkFromOnnxBytesKeepingErrors
+        """Parse inside a Polygraphy binding and a log capture; returns builder, network, parser, refusals.
 
-        with capture() as log:
-            builder, network, parser, parsed_ok = NetworkFromOnnxBytesKeepingErrors(model.SerializeToString())()
+        A model over :data:`tftrt_kit.onnx_files.EXTERNAL_DATA_BYTES` is parsed from a
+        file with external data (protobuf cannot serialize it past 2 GiB).
+        """
+        from tftrt_kit.engines.polygraphy_loaders import NetworkFromOnnxKeepingErrors
+        from tftrt_kit.onnx_files import model_on_disk
+
+        with capture() as log, model_on_disk(model) as path:
+            builder, network, parser, parsed_ok = NetworkFromOnnxKeepingErrors(path or model.SerializeToString())()
         refused = [_unsupported(parser.get_error(i)) for i in range(parser.num_errors)]
         if not parsed_ok and not refused:
             refused = [UnsupportedNode("", "", log.reason() or "the ONNX parser failed without naming a node")]
@@ -167,12 +172,16 @@ class TensorRTBuilder:
         """Names of the nodes that lie in a subgraph TensorRT's parser supports."""
         from polygraphy.backend.trt import CreateNetwork
 
-        serialized = model.SerializeToString()
+        from tftrt_kit.onnx_files import model_on_disk
+
         names = [node.name for node in model.graph.node]
-        with polygraphy_bound(self.trt), capture():
+        with polygraphy_bound(self.trt), capture(), model_on_disk(model) as path:
             builder, network = CreateNetwork(strongly_typed=True)()
             parser = self.trt.OnnxParser(network, logger_for(self.trt))
-            parser.supports_model_v2(serialized)
+            if path is None:
+                parser.supports_model_v2(model.SerializeToString())
+            else:  # the file without its weights, which TensorRT reads from the data file next to ``path``
+                parser.supports_model_v2(path.read_bytes(), str(path))
             supported: set[str] = set()
             for index in range(parser.num_subgraphs):
                 if parser.is_subgraph_supported(index):

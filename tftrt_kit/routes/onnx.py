@@ -1,6 +1,8 @@
 """Route "onnx": (quantize) -> tf2onnx -> ONNX clean-up -> TensorRT plan, one model file.
 
 Stages: export (INT8: quantize, calibrate, export), fp16 (FP16 only), build, save.
+A model over :data:`tftrt_kit.onnx_files.EXTERNAL_DATA_BYTES` keeps its tensors in
+``model.onnx.data`` next to ``model.onnx`` (the manifest's ``onnx_data_file``).
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from tftrt_kit.export import ExportOptions, convert_to_fp16, export_source
+from tftrt_kit.onnx_files import save_onnx
 from tftrt_kit.routes.base import RouteContext, directory_bytes, keep_timing_cache, manifest_header
 from tftrt_kit.routes.engine_step import check_and_build
 from tftrt_kit.routes.registry import register_route
@@ -59,7 +62,7 @@ class OnnxRoute(StagedRoute):
         model, outcome, context, result = run.values.pop("model"), run.values.pop("outcome"), run.context, run.result
         files = {"onnx_file": MODEL_FILE, "plan_file": None}
         with atomic_directory(context.output_dir / "onnx", overwrite=context.overwrite) as staging:
-            (staging / MODEL_FILE).write_bytes(model.SerializeToString())
+            files["onnx_data_file"] = save_onnx(model, staging / MODEL_FILE)
             if outcome.plan is not None:
                 files["plan_file"] = f"model.{outcome.module}.plan"
                 (staging / files["plan_file"]).write_bytes(outcome.plan)
@@ -70,6 +73,7 @@ class OnnxRoute(StagedRoute):
                 "plan_backend": outcome.module if outcome.plan is not None else None,
                 **files,
             })
-            result.sizes = {"onnx_bytes": (staging / MODEL_FILE).stat().st_size, "plan_bytes": len(outcome.plan or b"")}
+            onnx_files = [MODEL_FILE] + ([files["onnx_data_file"]] if files["onnx_data_file"] else [])
+            result.sizes = {"onnx_bytes": sum((staging / f).stat().st_size for f in onnx_files), "plan_bytes": len(outcome.plan or b"")}
         result.artifact_dir = context.output_dir / "onnx"
         result.sizes["artifact_bytes"] = directory_bytes(result.artifact_dir)

@@ -11,6 +11,7 @@ import dataclasses
 from typing import Any
 
 from tftrt_kit.export import ExportOptions, convert_to_fp16
+from tftrt_kit.onnx_files import save_onnx
 from tftrt_kit.report.data import Fallback, SegmentInfo
 from tftrt_kit.routes.base import RouteContext, directory_bytes, keep_timing_cache, manifest_header
 from tftrt_kit.routes.engine_step import check_and_build
@@ -243,7 +244,7 @@ class SegmentRoute(StagedRoute):
                 }
                 if spec.kind == "segment":
                     entry["onnx_file"] = f"{name}.onnx"
-                    (assets / entry["onnx_file"]).write_bytes(models[name].SerializeToString())
+                    entry["onnx_data_file"] = save_onnx(models[name], assets / entry["onnx_file"])
                     record_plan(entry, outcomes[name], assets)
                 entries.append(entry)
             manifest = {
@@ -255,5 +256,5 @@ class SegmentRoute(StagedRoute):
                 "timing_cache_file": keep_timing_cache(context, assets),
             }
             write_manifest(assets, manifest)
-            result.sizes["onnx_bytes"] = sum((assets / e["onnx_file"]).stat().st_size for e in entries if e.get("onnx_file"))
+            result.sizes["onnx_bytes"] = sum((assets / e[k]).stat().st_size for e in entries for k in ("onnx_file", "onnx_data_file") if e.get(k))
             result.sizes["plan_bytes"] = sum(len(o.plan) for o in outcomes.values() if o.plan is not None)

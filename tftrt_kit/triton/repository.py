@@ -195,8 +195,11 @@ def onnx_models(base: str, directory: Path, manifest: dict, batching: BatchingOp
     dtypes = _onnx_dtypes(onnx_file, inputs, outputs)
     notes = (f"tftrt_kit onnx route, precision {manifest['precision']}, source {manifest['source']}",
              "ONNX Runtime backend: serves on CPU-only and GPU Triton alike.")
+    files = {"model.onnx": onnx_file}
+    if manifest.get("onnx_data_file"):  # external data, whose location inside model.onnx is "model.onnx.data"
+        files[manifest["onnx_data_file"]] = directory / manifest["onnx_data_file"]
     models = [PlannedModel(ModelConfig(base, inputs, outputs, platform="onnxruntime_onnx", batched=batched, batching=batching,
-                                   notes=notes, dtypes=dtypes), "onnx", "onnxruntime_onnx", {"model.onnx": onnx_file})]
+                                   notes=notes, dtypes=dtypes), "onnx", "onnxruntime_onnx", files)]
     plan_file, module = manifest.get("plan_file"), manifest.get("plan_backend")
     if not plan_file:
         return models

@@ -1,0 +1,108 @@
+"""ONNX models on disk, including those over protobuf's 2 GiB limit (ONNX external data).
+
+Protobuf cannot serialize a message over 2 GiB, so a model whose tensors weigh more
+than :data:`EXTERNAL_DATA_BYTES` is never turned into bytes: it is saved with its
+tensors in one external data file next to it (``<file>.data``) and every consumer
+(``onnx.checker``, the TensorRT parser, ONNX Runtime) reads it from the path. Below
+the threshold nothing changes: one self-contained ``.onnx`` file, bytes in memory.
+
+Tests lower the threshold to exercise the external-data path on tiny models:
+``monkeypatch.setattr(tftrt_kit.onnx_files, "EXTERNAL_DATA_BYTES", 4096)``; it is
+read at call time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+#: Models whose tensors weigh more than this are saved with external data; half of
+#: protobuf's 2 GiB limit leaves room for the graph itself and for FP16/Q/DQ rewrites.
+EXTERNAL_DATA_BYTES = 1 << 30
+
+#: Suffix of the external data file: ``model.onnx`` keeps its tensors in ``model.onnx.data``.
+DATA_SUFFIX = ".data"
+
+
+def tensor_bytes(model: Any) -> int:
+    """Serialized size of ``model``'s tensors: initializers and ``Constant`` node values, in every subgraph.
+
+    Sized tensor by tensor, since serializing the whole model to size it is what fails
+    over 2 GiB (and costs a full transient copy below it).
+    """
+    return sum(tensor.ByteSize() for tensor in _tensors(model.graph))
+
+
+def _tensors(graph: Any) -> Iterator[Any]:
+    yield from graph.initializer
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.HasField("t"):
+                yield attribute.t
+            yield from attribute.tensors
+            if attribute.HasField("g"):
+                yield from _tensors(attribute.g)
+            for subgraph in attribute.graphs:
+                yield from _tensors(subgraph)
+
+
+def needs_external_data(model: Any) -> bool:
+    """Whether ``model`` is saved with external data (its tensors weigh more than :data:`EXTERNAL_DATA_BYTES`)."""
+    return tensor_bytes(model) > EXTERNAL_DATA_BYTES
+
+
+def save_onnx(model: Any, path: Path, *, external: bool | None = None) -> str | None:
+    """Write ``model`` to ``path``, with its tensors in ``<path name>.data`` when it is large.
+
+    The model keeps its tensors in memory: saving with external data moves them out
+    of the proto, and they are read back from the file just written, so no second
+    copy of the weights is made.
+
+    Args:
+        model: An ``onnx.ModelProto``.
+        path: The ``.onnx`` file to write (its directory must exist).
+        external: Force external data on or off; None: :func:`needs_external_data`.
+
+    Returns:
+        The external data file's name (relative to ``path``'s folder), or None when
+        the model was written as one self-contained file.
+    """
+    import onnx
+    from onnx.external_data_helper import load_external_data_for_model
+
+    path = Path(path)
+    if external is None:
+        external = needs_external_data(model)
+    if not external:
+        path.write_bytes(model.SerializeToString())
+        return None
+    location = path.name + DATA_SUFFIX
+    onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=location)
+    load_external_data_for_model(model, str(path.parent))
+    for tensor in _tensors(model.graph):
+        if tensor.HasField("data_location") and tensor.data_location == onnx.TensorProto.DEFAULT:
+            tensor.ClearField("data_location")  # back to the proto it was, field for field
+    return location
+
+
+@contextlib.contextmanager
+def model_on_disk(model: Any) -> Iterator[Path | None]:
+    """Yield a path to ``model`` saved with external data when it is large, else None (use it in memory).
+
+    For consumers that cannot take a large model as bytes (the TensorRT parser,
+    ``onnx.checker``, ONNX Runtime): the file lives in a temporary directory removed
+    on exit.
+    """
+    if not needs_external_data(model):
+        yield None
+        return
+    directory = Path(tempfile.mkdtemp(prefix="tftrt_kit-onnx-"))
+    try:
+        path = directory / "model.onnx"
+        save_onnx(model, path, external=True)
+        yield path
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
