@@ -284,7 +284,7 @@ def _inspect(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from tftrt_kit.bench import BenchOptions, sweep
     from tftrt_kit.errors import ArtifactError
-    from tftrt_kit.report.text import table
+    from tftrt_kit.report.cells import table
     from tftrt_kit.runtime.loader import load
 
     model = load(args.artifact, executor=args.executor)
@@ -308,7 +308,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from tftrt_kit.report.text import table
+    from tftrt_kit.report.cells import table
 
     rows = []
     for path in args.reports:

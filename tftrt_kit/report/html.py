@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from tftrt_kit.report.text import cell, sections
+from tftrt_kit.report.cells import cell
+from tftrt_kit.report.text import sections
 
 _STYLE = """
 .tftrt-report { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1b1f24; }

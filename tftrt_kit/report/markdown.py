@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from tftrt_kit.report.text import cell, sections
+from tftrt_kit.report.cells import cell
+from tftrt_kit.report.text import sections
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -1,4 +1,4 @@
-"""Renderings of a :class:`~tftrt_kit.report.Report`: its sections, and aligned terminal tables.
+"""Renderings of a :class:`~tftrt_kit.report.Report`: its sections, and the terminal text (cells and tables: :mod:`~tftrt_kit.report.cells`).
 
 Every rendering (terminal, Markdown, HTML) draws on :func:`sections`, so they
 show the same figures: each latency with its executor, each failed route with its
@@ -8,7 +8,9 @@ error and no figures.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Sequence
+from typing import Any
+
+from tftrt_kit.report.cells import cell, cosine, size, table
 
 #: Display order of stage timings; stages not listed follow in the order they ran.
 STAGE_ORDER = ("load", "freeze", "support", "segment", "partition", "quantize", "calibrate", "export", "fp16", "build", "save", "load artifact", "evaluate", "benchmark")
@@ -22,45 +24,6 @@ class Section:
     headers: list[str] = dataclasses.field(default_factory=list)
     rows: list[list[Any]] = dataclasses.field(default_factory=list)
     lines: list[str] = dataclasses.field(default_factory=list)
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Format ``rows`` under ``headers`` as an aligned plain-text table.
-
-    Example:
-        >>> print(table(["a", "b"], [[1, 2.5]]))
-        a  b
-        -  ---
-        1  2.5
-    """
-    cells = [[str(h) for h in headers]] + [[cell(v) for v in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths).rstrip())
-    return "\n".join(lines)
-
-
-def cell(value: Any) -> str:
-    """A table cell: ``-`` for missing, 4 significant digits for floats."""
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        if value == 0:
-            return "0"
-        return f"{value:.3g}" if abs(value) < 1e-3 or abs(value) >= 1e4 else f"{value:.4g}"
-    return str(value)
-
-
-def cosine(value: float) -> str:
-    """Cosine similarity with enough digits to tell 0.99999 from 1."""
-    return f"{value:.7f}"
-
-
-def size(n: int | None) -> str | None:
-    """Bytes as KiB or MiB."""
-    if n is None:
-        return None
-    return f"{n / 2**20:.2f} MiB" if n >= 2**20 else f"{n / 1024:.1f} KiB"
 
 
 def _ops(histogram: dict[str, int], limit: int = 8) -> str:
