@@ -174,3 +174,35 @@ def test_onnx_whose_data_location_leaves_the_artifact_is_refused(converted, tmp_
     (artifact / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match="model.onnx"):
         tftrt_kit.load(artifact, executor="onnxruntime")
+
+
+def _run(model, x):
+    from tftrt_kit.engines.onnxruntime import OnnxRuntimeExecutor
+
+    return OnnxRuntimeExecutor(model)({"x": x})["y"]
+
+
+def test_fp16_of_a_large_model_matches_the_in_memory_conversion(monkeypatch):
+    import onnx
+
+    from tftrt_kit.export import convert_to_fp16
+
+    in_memory = convert_to_fp16(_onnx_model())
+    monkeypatch.setattr(onnx_files, "EXTERNAL_DATA_BYTES", SMALL_THRESHOLD)
+    from_file = convert_to_fp16(_onnx_model())
+    assert from_file.graph.initializer[0].data_type == onnx.TensorProto.FLOAT16
+    assert from_file.graph == in_memory.graph
+    x = np.random.default_rng(2).standard_normal((3, 64)).astype(np.float32)
+    np.testing.assert_allclose(_run(from_file, x), _run(_onnx_model(), x), rtol=1e-2, atol=5e-2)
+
+
+def test_int8_ptq_of_a_large_model_matches_the_in_memory_quantization(monkeypatch):
+    from tftrt_kit.quantize import quantize_onnx
+
+    feeds = [{"x": np.random.default_rng(k).standard_normal((8, 64)).astype(np.float32)} for k in range(2)]
+    in_memory = quantize_onnx(_onnx_model(), feeds)
+    monkeypatch.setattr(onnx_files, "EXTERNAL_DATA_BYTES", SMALL_THRESHOLD)
+    from_file = quantize_onnx(_onnx_model(), feeds)
+    assert {"QuantizeLinear", "DequantizeLinear"} <= {n.op_type for n in from_file.graph.node}
+    assert from_file.graph == in_memory.graph
+    np.testing.assert_array_equal(_run(from_file, feeds[0]["x"]), _run(in_memory, feeds[0]["x"]))

@@ -383,6 +383,15 @@ def convert_to_fp16(model: Any) -> Any:
     the ONNX types rather than a builder flag, so FP16 is expressed in the model;
     ONNX Runtime then measures the same FP16 model's accuracy.
     """
+    import onnx
     from onnxconverter_common import float16
 
-    return float16.convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=False)
+    from tftrt_kit.onnx_files import load_onnx, model_on_disk
+
+    with model_on_disk(model) as path:
+        if path is None:
+            return float16.convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=False)
+        # Shape inference serializes the model: one over 2 GiB is inferred from its file.
+        onnx.shape_inference.infer_shapes_path(str(path))
+        inferred = load_onnx(path)
+    return float16.convert_float_to_float16(inferred, keep_io_types=True, disable_shape_infer=True)

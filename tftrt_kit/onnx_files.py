@@ -82,10 +82,29 @@ def save_onnx(model: Any, path: Path, *, external: bool | None = None) -> str | 
     location = path.name + DATA_SUFFIX
     onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=location)
     load_external_data_for_model(model, str(path.parent))
+    _clear_default_locations(model)
+    return location
+
+
+def load_onnx(path: Path) -> Any:
+    """Read the ONNX model at ``path`` with its external data (if any), every tensor held in memory.
+
+    The tensors read back carry no ``data_location`` field, like those of a model
+    that never left memory, so the two compare equal.
+    """
+    import onnx
+
+    model = onnx.load(str(path))
+    _clear_default_locations(model)
+    return model
+
+
+def _clear_default_locations(model: Any) -> None:
+    import onnx
+
     for tensor in _tensors(model.graph):
         if tensor.HasField("data_location") and tensor.data_location == onnx.TensorProto.DEFAULT:
-            tensor.ClearField("data_location")  # back to the proto it was, field for field
-    return location
+            tensor.ClearField("data_location")
 
 
 @contextlib.contextmanager

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from tftrt_kit.errors import CalibrationError, QuantizationError
+from tftrt_kit.onnx_files import load_onnx, save_onnx
 
 #: ONNX op types whose inputs get Q/DQ: TensorRT's int8 kernels (weights per channel for
 #: the first four); other ops run on whatever precision flows into them.
@@ -79,7 +80,6 @@ def quantize_onnx(
     Example:
         >>> q = quantize_onnx(export_source(src), {"x": x_calib}, method="entropy")  # doctest: +SKIP
     """
-    import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     from tftrt_kit.quantize.inspect_qdq import summarize_qdq
@@ -110,10 +110,10 @@ def quantize_onnx(
     }
     with tempfile.TemporaryDirectory(prefix="tftrt_kit_ptq_") as tmp:
         source, target = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
-        onnx.save(onnx_model, str(source))
+        external = save_onnx(onnx_model, source) is not None  # a model over 2 GiB: external data in and out
         try:
             quantize_static(
-                str(source), str(target), reader, quant_format=QuantFormat.QDQ,
+                str(source), str(target), reader, quant_format=QuantFormat.QDQ, use_external_data_format=external,
                 op_types_to_quantize=op_types, per_channel=per_channel,
                 activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
                 nodes_to_exclude=list(options.nodes_to_exclude) + other_adds, calibrate_method=calibration[method],
@@ -129,7 +129,7 @@ def quantize_onnx(
             raise QuantizationError(f"Expected ONNX Runtime to quantize the model. Received: {type(err).__name__}: {err}") from err
         if reader.samples == 0:
             raise CalibrationError(f"Expected at least one calibration sample for inputs {reader.names}. Received: empty feeds.")
-        quantized = onnx.load(str(target))
+        quantized = load_onnx(target)
     _dequantize_fused_branches(quantized, residual)
     summary = summarize_qdq(quantized)
     if not summary.zero_points_zero or set(summary.zero_point_dtypes) - {"int8"} or summary.tf_ops:
