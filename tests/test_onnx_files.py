@@ -206,3 +206,27 @@ def test_int8_ptq_of_a_large_model_matches_the_in_memory_quantization(monkeypatc
     assert {"QuantizeLinear", "DequantizeLinear"} <= {n.op_type for n in from_file.graph.node}
     assert from_file.graph == in_memory.graph
     np.testing.assert_array_equal(_run(from_file, feeds[0]["x"]), _run(in_memory, feeds[0]["x"]))
+
+
+def test_segment_manifest_refuses_a_part_data_file_outside_the_artifact(converted, tmp_path):
+    _, out, _, _ = converted
+    artifact = _copy(out, tmp_path, "segment")
+    path = artifact / "assets" / "tftrt_kit" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    part = next(p for p in manifest["parts"] if p["kind"] == "segment")
+    part["onnx_data_file"] = "/etc/hostname"
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="onnx_data_file"):
+        tftrt_kit.load(artifact)
+
+
+def test_triton_repository_carries_the_external_data(converted, tmp_path):
+    pytest.importorskip("tritonclient.grpc.model_config_pb2", reason="tritonclient (extra 'serve') is not installed")
+    from tftrt_kit.engines.onnxruntime import OnnxRuntimeExecutor
+    from tftrt_kit.triton import export
+
+    _, out, x, expected = converted
+    repository = export(out / "onnx", tmp_path / "repo", name="dense")
+    version = repository.path / "dense" / "1"
+    assert (version / "model.onnx.data").stat().st_size == (out / "onnx" / "model.onnx.data").stat().st_size
+    np.testing.assert_allclose(OnnxRuntimeExecutor(version / "model.onnx")({"features": x})["output_0"], expected, atol=1e-5, rtol=1e-5)
