@@ -77,3 +77,60 @@ def test_onnx_route_builds_a_tensorrt_rtx_plan_from_the_values_and_records_them(
     missing = bare.routes["onnx"].tensorrt
     assert missing.plan_bytes is None and "none for dims[2]" in missing.error
     assert "pass shapes={'dims': {'values': {'min': (?, ?), " in missing.error
+
+
+def _reshape_model(tmp_path):
+    tf = pytest.importorskip("tensorflow")
+
+    class Model(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([12], tf.float32, name="x"), tf.TensorSpec([2], tf.int32, name="dims")])
+        def serve(self, x, dims):
+            inner = tf.reverse(dims, [0]) + 1  # an int tensor inside the graph, derived from the input's values
+            return {"y": tf.tanh(tf.reshape(x * 2.0 + 1.0, dims) - 0.5), "z": tf.zeros(inner)}
+
+    model = Model()
+    tf.saved_model.save(model, str(tmp_path / "sm"), signatures={"serving_default": model.serve})
+    return tmp_path / "sm"
+
+
+RESHAPE_VALUES = {"min": (1, 1), "opt": (3, 4), "max": (12, 12)}
+
+
+def test_segment_boundary_values_are_recorded_from_the_graph_run_at_each_bound(tmp_path):
+    from tftrt_kit.routes.segment_profiles import segment_profiles
+    from tftrt_kit.source import load_source
+
+    source = load_source(_reshape_model(tmp_path))
+    plan = resolve_profiles(source.inputs, {"dims": {"values": RESHAPE_VALUES}})
+    tensors = {spec.name: tensor for spec, tensor in zip(source.inputs, source.input_tensors)}
+    dims, x = tensors["dims"], tensors["x"]
+    int32 = 3  # DT_INT32
+    inner = next(n.name for n in source.graph_def.node if n.op == "AddV2" and n.attr["T"].type == int32) + ":0"
+
+    class Segment:
+        name, inputs = "seg", [dims, x, inner]
+
+    profiles, _, values = segment_profiles(source, [Segment], plan)
+    # TensorFlow ran at the min, opt and max values: reverse(dims) + 1 took [2, 2], [5, 4], [13, 13].
+    assert values["seg"] == [{dims: ((1, 1), (3, 4), (12, 12)), inner: ((2, 2), (5, 4), (13, 13))}]
+    assert profiles["seg"][0][x] == ((12,), (12,), (12,))
+
+
+def test_segment_route_builds_a_tensorrt_rtx_plan_with_the_recorded_values(tmp_path):
+    pytest.importorskip("tensorrt_rtx", reason="tensorrt_rtx is not installed: no plan can be built to check the values")
+    import tftrt_kit
+
+    x = np.random.default_rng(0).standard_normal((12,)).astype(np.float32)
+    report = tftrt_kit.convert(
+        _reshape_model(tmp_path), output_dir=tmp_path / "out", routes=["segment"], backend="tensorrt_rtx", benchmark=False,
+        shapes={"dims": {"values": RESHAPE_VALUES}}, sample_data={"x": x, "dims": np.array([3, 4], np.int32)},
+    )
+    route = report.routes["segment"]
+    assert route.ok, route.error
+    checks = [s.tensorrt for s in route.segments if s.tensorrt is not None]
+    with_values = [c for c in checks if c.shape_values]
+    assert with_values and all(c.plan_bytes for c in with_values), [c.error for c in checks]
+    recorded = {name: entry for c in with_values for name, entry in c.shape_values[0].items()}
+    assert {"min": [1, 1], "opt": [3, 4], "max": [12, 12]} in recorded.values(), recorded
+    manifest = json.loads(next((tmp_path / "out" / "segment").rglob("manifest.json")).read_text())
+    assert [p["tensorrt"]["shape_values"] for p in manifest["parts"] if p.get("tensorrt") and p["tensorrt"]["shape_values"]] == [c.shape_values for c in with_values]

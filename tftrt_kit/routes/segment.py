@@ -143,8 +143,8 @@ class SegmentRoute(StagedRoute):
         run.values["models"] = quantized_segments(run.source, run.context, run.result, run.values["models"], run.values["specs"])
 
     def _build(self, run: RouteRun) -> None:
-        profiles = self._profiles(run.source, run.context, run.values["segmentation"], run.result)
-        outcomes = run.values["outcomes"] = self._build_segments(run.values["models"], run.context, profiles)
+        profiles, values = self._profiles(run.source, run.context, run.values["segmentation"], run.result)
+        outcomes = run.values["outcomes"] = self._build_segments(run.values["models"], run.context, profiles, values)
         skipped = next((o.skipped for o in outcomes.values() if o.skipped), None)
         if skipped:
             run.result.details["tensorrt_skipped"] = skipped
@@ -180,16 +180,22 @@ class SegmentRoute(StagedRoute):
         exporter = SegmentExporter(source, self.options.export, graph)
         return refine(lambda overrides: segment_source(source, self.options, overrides, context.precision), exporter, parser, self.options.max_refinements)
 
-    def _build_segments(self, models: dict, context: RouteContext, profiles: dict) -> dict:
+    def _build_segments(self, models: dict, context: RouteContext, profiles: dict, values: dict) -> dict:
         """Segment name -> its TensorRT outcome (check, and a plan for its own profiles where a builder exists)."""
         return {
-            name: check_and_build(model, context, profiles=onnx_inputs_only(profiles.get(name, []), model))
+            name: check_and_build(
+                model,
+                context,
+                profiles=onnx_inputs_only(profiles.get(name, []), model),
+                shape_values=onnx_inputs_only(values.get(name, []), model),
+            )
             for name, model in models.items()
         }
 
     @staticmethod
-    def _profiles(source: Any, context: RouteContext, segmentation: Any, result: Any) -> dict:
-        """Each segment's profiles over its boundary tensors, from running the source at the model's profiles.
+    def _profiles(source: Any, context: RouteContext, segmentation: Any, result: Any) -> tuple[dict, dict]:
+        """Each segment's profiles over its boundary tensors, from running the source at the model's profiles,
+        and the values its possible shape-tensor inputs took there.
 
         When the frozen graph cannot run on generated inputs, no segment gets a profile:
         a segment with a dynamic input then has no plan, and its check says why.
@@ -199,15 +205,15 @@ class SegmentRoute(StagedRoute):
 
         plan = context.profiles if context.profiles is not None else resolve_profiles(source.inputs)
         if not context.build_plans or not plan.buildable:
-            return {}
+            return {}, {}
         try:
-            profiles, notes = segment_profiles(source, segmentation.segments, plan, context.sample_data)
+            profiles, notes, values = segment_profiles(source, segmentation.segments, plan, context.sample_data)
         except Exception as err:  # a graph TensorFlow cannot run here on generated inputs: no profile, said
             result.details["segment_profiles_error"] = f"{type(err).__name__}: {str(err)[:300]}"
-            return {}
+            return {}, {}
         if notes:
             result.details["data_dependent_dims"] = notes
-        return profiles
+        return profiles, values
 
     def _write(self, source, context, segmentation, parts, specs, models, outcomes, result) -> None:
         import tensorflow as tf

@@ -9,7 +9,11 @@ the data rather than on the input shapes (the rows ``tf.where`` keeps, say) is f
 by running the max inputs again on other values: where the two runs differ, the
 profile spans from 0 to the larger of twice the largest size seen and the largest
 dim of any model input at its max (the bound of a mask over the batch, say), and
-the report says so.
+the report says so. A boundary tensor TensorRT may read as a shape (int32/int64, at
+most one dim of at most 8 elements) also gets the VALUES it took (min, opt, max
+elementwise, the probe run included); the builder uses them for the inputs the
+parsed network marks ``is_shape_tensor``. Model inputs given values
+(``shapes={"dims": {"values": ...}}``) are fed those values at each bound.
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ from tftrt_kit.profiles import Profile, ProfilePlan
 
 #: Seeds of the generated inputs: one per bound, and one more to find data-dependent dims.
 _SEED, _PROBE_SEED = 11, 12
+#: Most elements of a shape tensor (TensorRT's largest rank).
+_MAX_SHAPE_VALUES = 8
 
 
 def segment_profiles(
     source: Any, segments: Sequence[Any], plan: ProfilePlan, sample_data: Mapping[str, np.ndarray] | None = None
-) -> tuple[dict[str, list[Profile]], list[str]]:
+) -> tuple[dict[str, list[Profile]], list[str], dict[str, list[Profile]]]:
     """Profiles of every segment over its input tensors, one per model profile.
 
     Args:
@@ -39,19 +45,26 @@ def segment_profiles(
             data-dependent sizes come from real data there.
 
     Returns:
-        ``({segment: [profile, ...]}, notes)``, the notes naming each data-dependent dim.
+        ``({segment: [profile, ...]}, notes, {segment: [values, ...]})``: the notes name
+        each data-dependent dim; the values (same index as the profiles) are those of the
+        boundary tensors that may be shape tensors.
     """
     if plan.missing or not segments:
-        return {}, []
+        return {}, [], {}
     model_profiles = plan.profiles or ({s.name: (tuple(s.shape),) * 3 for s in source.inputs},)
     tensors = sorted({t for seg in segments for t in seg.inputs})
     run = _GraphRunner(source, tensors)
     per_model: list[dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]] = []
+    per_model_values: list[Profile] = []
     notes: list[str] = []
     for index, profile in enumerate(model_profiles):
         widest = max((d for _, _, high in profile.values() for d in high), default=1)
-        seen = [run(_feeds(source, profile, bound, _SEED, sample_data)) for bound in range(3)]
-        probe = run(_feeds(source, profile, 2, _PROBE_SEED, None))
+        given = plan.values[index] if index < len(plan.values) else {}
+        seen_values = [run(_feeds(source, profile, bound, _SEED, sample_data, given)) for bound in range(3)]
+        probe_values = run(_feeds(source, profile, 2, _PROBE_SEED, None, given))
+        per_model_values.append(_value_ranges(tensors, seen_values, probe_values))
+        seen = [_shapes(v) for v in seen_values]
+        probe = _shapes(probe_values)
         ranges = {}
         for tensor in tensors:
             shapes = [s[tensor] for s in seen]
@@ -64,7 +77,25 @@ def segment_profiles(
                 notes.append(f"profile {index}: {tensor} dim(s) {varying} depend on the data; profile spans {list(low)}..{list(high)}")
             ranges[tensor] = (low, shapes[1], high)
         per_model.append(ranges)
-    return {seg.name: [{t: ranges[t] for t in seg.inputs} for ranges in per_model] for seg in segments}, notes
+    profiles = {seg.name: [{t: ranges[t] for t in seg.inputs} for ranges in per_model] for seg in segments}
+    values = {seg.name: [{t: v[t] for t in seg.inputs if t in v} for v in per_model_values] for seg in segments}
+    return profiles, notes, values
+
+
+def _shapes(values: Mapping[str, np.ndarray]) -> dict[str, tuple[int, ...]]:
+    return {name: tuple(int(d) for d in np.shape(value)) for name, value in values.items()}
+
+
+def _value_ranges(tensors: Sequence[str], seen: Sequence[Mapping[str, np.ndarray]], probe: Mapping[str, np.ndarray]) -> Profile:
+    """(min, opt, max) values of each tensor that may be a shape tensor, over the runs at min, opt, max and the probe."""
+    ranges: Profile = {}
+    for tensor in tensors:
+        runs = [r[tensor] for r in (*seen, probe)]
+        if any(a.dtype not in (np.int32, np.int64) or a.ndim > 1 or a.size > _MAX_SHAPE_VALUES or a.size != runs[0].size for a in runs):
+            continue
+        flat = [tuple(int(v) for v in a.ravel()) for a in runs]
+        ranges[tensor] = (tuple(map(min, zip(*flat))), flat[1], tuple(map(max, zip(*flat))))
+    return ranges
 
 
 def observed_shapes(source: Any, tensors: Sequence[str], feeds: Sequence[Mapping[str, np.ndarray]]) -> list[dict[str, tuple[int, ...]]]:
@@ -72,20 +103,28 @@ def observed_shapes(source: Any, tensors: Sequence[str], feeds: Sequence[Mapping
     if not tensors:
         return [{} for _ in feeds]
     run = _GraphRunner(source, tensors)
-    return [run(f) for f in feeds]
+    return [_shapes(run(f)) for f in feeds]
 
 
-def _feeds(source: Any, profile: Profile, bound: int, seed: int, sample_data: Mapping[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+def _feeds(
+    source: Any, profile: Profile, bound: int, seed: int, sample_data: Mapping[str, np.ndarray] | None, values: Profile | None = None
+) -> dict[str, np.ndarray]:
+    """Inputs at one bound of ``profile``; a model input given shape-tensor ``values`` takes that bound's values."""
     from tftrt_kit.evaluate import sample_inputs
 
     shapes = {name: triple[bound] for name, triple in profile.items()}
     if sample_data and all(tuple(np.shape(sample_data.get(n))) == tuple(s) for n, s in shapes.items()):
-        return dict(sample_data)
-    return sample_inputs(source.inputs, seed=seed + bound, shapes=shapes)
+        feeds = dict(sample_data)
+    else:
+        feeds = sample_inputs(source.inputs, seed=seed + bound, shapes=shapes)
+    dtypes = {spec.name: spec.dtype for spec in source.inputs}
+    for name, triple in (values or {}).items():
+        feeds[name] = np.asarray(triple[bound], dtype=dtypes[name]).reshape(shapes[name])
+    return feeds
 
 
 class _GraphRunner:
-    """The frozen graph in a TF1 session, fetching the shapes of chosen tensors."""
+    """The frozen graph in a TF1 session, fetching the values of chosen tensors."""
 
     def __init__(self, source: Any, tensors: Sequence[str]):
         import tensorflow as tf
@@ -97,9 +136,9 @@ class _GraphRunner:
         self._inputs = [(spec.name, self._graph.get_tensor_by_name(t)) for spec, t in zip(source.inputs, source.input_tensors)]
         self._fetches = {t: self._graph.get_tensor_by_name(t) for t in tensors}
 
-    def __call__(self, feeds: Mapping[str, np.ndarray]) -> dict[str, tuple[int, ...]]:
+    def __call__(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         values = self._session.run(self._fetches, {tensor: feeds[name] for name, tensor in self._inputs})
-        return {name: tuple(int(d) for d in np.shape(value)) for name, value in values.items()}
+        return {name: np.asarray(value) for name, value in values.items()}
 
     def __del__(self) -> None:
         session = getattr(self, "_session", None)
