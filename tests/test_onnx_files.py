@@ -230,3 +230,15 @@ def test_triton_repository_carries_the_external_data(converted, tmp_path):
     version = repository.path / "dense" / "1"
     assert (version / "model.onnx.data").stat().st_size == (out / "onnx" / "model.onnx.data").stat().st_size
     np.testing.assert_allclose(OnnxRuntimeExecutor(version / "model.onnx")({"features": x})["output_0"], expected, atol=1e-5, rtol=1e-5)
+
+
+def test_tensor_bytes_counts_every_tensor_without_serializing():
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = _onnx_model()
+    value = numpy_helper.from_array(np.zeros((3, 5), np.float16), "c")
+    model.graph.node.append(helper.make_node("Constant", [], ["c"], value=value))
+    names = helper.make_tensor("names", onnx.TensorProto.STRING, [2], [b"ab", b"cde"])
+    model.graph.initializer.append(names)
+    assert onnx_files.tensor_bytes(model) == 64 * 64 * 4 + 3 * 5 * 2 + names.ByteSize()
