@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
@@ -32,15 +33,8 @@ class OnnxRuntimeExecutor:
         options = ort.SessionOptions()
         options.intra_op_num_threads = intra_op_threads
         options.log_severity_level = 3
-        if isinstance(model, (str, Path, bytes)):
-            self.session = ort.InferenceSession(str(model) if not isinstance(model, bytes) else model, sess_options=options, providers=list(self.providers))
-        else:
-            from tftrt_kit.onnx_files import model_on_disk
-
-            # A model over protobuf's 2 GiB limit opens from a file with external data.
-            with model_on_disk(model) as path:
-                payload = str(path) if path else model.SerializeToString()
-                self.session = ort.InferenceSession(payload, sess_options=options, providers=list(self.providers))
+        with _payload(model) as payload:
+            self.session = ort.InferenceSession(payload, sess_options=options, providers=list(self.providers))
         self.input_names = tuple(i.name for i in self.session.get_inputs())
         self.output_names = tuple(o.name for o in self.session.get_outputs())
 
@@ -69,3 +63,17 @@ class OnnxRuntimeExecutor:
 
     def __repr__(self) -> str:
         return f"OnnxRuntimeExecutor(inputs={list(self.input_names)}, outputs={list(self.output_names)}, providers={list(self.providers)})"
+
+
+@contextlib.contextmanager
+def _payload(model: Any) -> Iterator[str | bytes]:
+    """What ONNX Runtime opens: a path, bytes, or a ModelProto serialized (one over 2 GiB: saved with external data)."""
+    if isinstance(model, (str, Path)):
+        yield str(model)
+    elif isinstance(model, bytes):
+        yield model
+    else:
+        from tftrt_kit.onnx_files import model_on_disk
+
+        with model_on_disk(model) as path:
+            yield str(path) if path else model.SerializeToString()
