@@ -134,3 +134,19 @@ def test_segment_route_builds_a_tensorrt_rtx_plan_with_the_recorded_values(tmp_p
     assert {"min": [1, 1], "opt": [3, 4], "max": [12, 12]} in recorded.values(), recorded
     manifest = json.loads(next((tmp_path / "out" / "segment").rglob("manifest.json")).read_text())
     assert [p["tensorrt"]["shape_values"] for p in manifest["parts"] if p.get("tensorrt") and p["tensorrt"]["shape_values"]] == [c.shape_values for c in with_values]
+
+
+def test_without_sample_data_evaluation_feeds_the_opt_values(tmp_path):
+    pytest.importorskip("tensorrt_rtx", reason="tensorrt_rtx is not installed: no plan can be built to check the values")
+    import tftrt_kit
+
+    report = tftrt_kit.convert(
+        _reshape_model(tmp_path), output_dir=tmp_path / "out", routes=["onnx"], backend="tensorrt_rtx", benchmark=False,
+        shapes={"dims": {"values": RESHAPE_VALUES}},
+    )
+    route = report.routes["onnx"]
+    assert route.ok and route.tensorrt.plan_bytes, route.error or route.tensorrt.error
+    assert route.accuracy.shapes == {"dims": [2], "x": [12]}
+    assert "with shape-tensor values dims [3, 4]" in route.accuracy.inputs
+    y = route.accuracy.per_output["y"]  # z is zeros: the report calls its comparison inconclusive
+    assert y.max_rel_error <= 1e-4 and y.cosine > 0.99999, str(report)

@@ -126,7 +126,11 @@ def convert(
         shapes_used, shapes_note = evaluation_shapes(loaded.inputs, plan)
         if inputs.feeds is None:
             generated = sample_inputs(loaded.inputs, seed=1, shapes=shapes_used)
-            inputs = dataclasses.replace(inputs, feeds=generated, origin=f"generated (seed 1) at {shapes_note}")
+            # A shape-tensor input takes its opt values: random ones would size nothing the model accepts.
+            values = plan.opt_values()
+            generated.update({n: np.asarray(v, dtype=generated[n].dtype).reshape(generated[n].shape) for n, v in values.items()})
+            note = f" with shape-tensor values {', '.join(f'{n} {list(v)}' for n, v in values.items())}" if values else ""
+            inputs = dataclasses.replace(inputs, feeds=generated, origin=f"generated (seed 1) at {shapes_note}{note}")
         bar.update()
         output = Path(output_dir) if output_dir is not None else temporary_output_dir()
         context = RouteContext(

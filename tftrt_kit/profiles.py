@@ -72,6 +72,10 @@ class ProfilePlan:
         """The opt shape of every input in the first profile (what evaluation runs at)."""
         return {name: shapes[1] for name, shapes in self.profiles[0].items()} if self.profiles else {}
 
+    def opt_values(self) -> dict[str, Shape]:
+        """The opt values of every shape-tensor input given values, in the first profile."""
+        return {name: values[1] for name, values in self.values[0].items()} if self.values else {}
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (profiles as ``{name: {"min": [...], "opt": [...], "max": [...]}}``, as plans record them)."""
         return {
