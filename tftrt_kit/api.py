@@ -158,7 +158,7 @@ def convert(
             collect_if_large(loaded)  # the route's dropped copies, before the next route makes its own
         if bench is not None:
             bar.set_description("benchmark: source and routes in interleaved rounds")
-            benchmark_all(loaded, summary, results, models, bench, shapes_used)
+            benchmark_all(loaded, summary, results, models, bench, shapes_used, plan.opt_values())
             bar.update()
     return Report(
         source=summary,

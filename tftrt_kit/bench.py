@@ -161,6 +161,7 @@ def interleaved_sweep(
     *,
     options: BenchOptions = BenchOptions(),
     shapes: Mapping[str, Sequence[int]] | None = None,
+    values: Mapping[str, Sequence[int]] | None = None,
 ) -> dict[str, "RunLatency"]:
     """Time several runs on the same inputs in interleaved rounds, at every batch size of the sweep.
 
@@ -171,6 +172,8 @@ def interleaved_sweep(
         shapes: Input shapes to measure at (the opt shapes of the first optimization
             profile); a dynamic leading dim takes each batch size of the sweep. Without
             them, dynamic non-leading dims are 1.
+        values: Values of the shape-tensor inputs (the opt values), fed as given: random
+            ints would size nothing the model accepts.
 
     Returns:
         ``{name: RunLatency}``: the figures, the batches refused with their reason (an
@@ -185,6 +188,7 @@ def interleaved_sweep(
     out = {name: RunLatency() for name in runs}
     for batch in sweep_batches(specs, options.batch_sizes):
         feeds = sample_inputs(specs, batch=batch, seed=options.seed, shapes=_at_batch(specs, shapes or {}, batch))
+        feeds.update({n: np.asarray(v, dtype=feeds[n].dtype).reshape(feeds[n].shape) for n, v in (values or {}).items()})
         fed = {name: [int(d) for d in np.shape(value)] for name, value in feeds.items()}
         active = [name for name in runs if _warmed(runs[name][0], feeds, options.warmup, out[name], batch)]
         times: dict[str, list[float]] = {name: [] for name in active}

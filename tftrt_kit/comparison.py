@@ -95,13 +95,15 @@ def benchmark_all(
     models: Mapping[str, Any],
     options: Any,
     shapes: Mapping[str, Any] | None = None,
+    values: Mapping[str, Any] | None = None,
 ) -> None:
-    """Time the source and each route's artifact in interleaved rounds, at ``shapes`` (the opt shapes); fill their latencies in place."""
+    """Time the source and each route's artifact in interleaved rounds, at ``shapes`` (the opt shapes) and the
+    shape-tensor inputs' ``values``; fill their latencies in place."""
     from tftrt_kit.bench import interleaved_sweep, tf_function_runner
 
     runs = {SOURCE_RUN: (tf_function_runner(source), "tensorflow")}
     runs.update({name: (model, model.executor) for name, model in models.items()})
-    found = interleaved_sweep(runs, source.inputs, options=options, shapes=shapes)
+    found = interleaved_sweep(runs, source.inputs, options=options, shapes=shapes, values=values)
     summary.latencies = found[SOURCE_RUN].latencies
     summary.latency = summary.latencies[0] if summary.latencies else None
     summary.timings["benchmark"] = found[SOURCE_RUN].seconds
