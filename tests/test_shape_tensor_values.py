@@ -154,3 +154,27 @@ def test_without_sample_data_evaluation_and_latency_feed_the_opt_values(tmp_path
     assert y.max_rel_error <= 1e-4 and y.cosine > 0.99999, str(report)
     # Timed at the opt values: with random 0/1 ints the reshape of 12 elements fails and no figure exists.
     assert route.latencies and report.source.latencies, str(report)
+
+
+def test_cli_shape_value_flags_give_the_plan_its_values(tmp_path):
+    pytest.importorskip("tensorrt_rtx", reason="tensorrt_rtx is not installed: no plan can be built to check the values")
+    from tftrt_kit.cli import main
+    from tftrt_kit.report import Report
+
+    out = tmp_path / "report.json"
+    code = main([
+        "convert", str(_reshape_model(tmp_path)), "--routes", "onnx", "--out", str(tmp_path / "out"), "--no-benchmark", "--report", str(out),
+        "--min-shape-values", "dims:1x1", "--opt-shape-values", "dims:3x4", "--max-shape-values", "dims:12x12",
+    ])
+    assert code == 0
+    check = Report.from_json(out).routes["onnx"].tensorrt
+    assert check.plan_bytes and check.shape_values == [{"dims": {"min": [1, 1], "opt": [3, 4], "max": [12, 12]}}]
+
+
+def test_value_flags_name_the_input_missing_from_one_bound():
+    from tftrt_kit.profiles import parse_shape_flags
+
+    with pytest.raises(ConfigError, match=r"'dims' in --min-shape-values, --opt-shape-values, --max-shape-values.*missing from --max-shape-values"):
+        parse_shape_flags(None, None, None, values=("dims:1x4", "dims:3x4", None))
+    both = parse_shape_flags("x:12", "x:12", "x:12", values=("x:1x1", "x:2x2", "x:3x3"))
+    assert both == {"x": {"min": (12,), "opt": (12,), "max": (12,), "values": {"min": (1, 1), "opt": (2, 2), "max": (3, 3)}}}

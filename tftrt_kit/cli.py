@@ -100,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
         convert.add_argument(f"--{bound}-shapes", default=None, metavar="NAME:DxD,..",
                              help=f"{bound} shapes of the optimization profile, as trtexec spells them (e.g. ids:{dict(min='1x8', opt='8x128', max='32x512')[bound]}); "
                              "inputs named take them, others keep batch 1/8/32")
+    for bound in ("min", "opt", "max"):
+        convert.add_argument(f"--{bound}-shape-values", default=None, metavar="NAME:VxV,..",
+                             help=f"{bound} VALUES of an int input the model uses as a shape (a TensorRT shape tensor), "
+                             f"spelled as a shape (e.g. dims:{dict(min='1x4', opt='3x4', max='8x4')[bound]})")
 
     inspect = commands.add_parser("inspect", help="preview how the segment route would split a model", description=(
         "Preview the segmentation of SRC: which ops TensorRT segments would take, which stay in TensorFlow and why."))
@@ -170,7 +174,8 @@ def _convert(args: argparse.Namespace) -> int:
     )
     from tftrt_kit.profiles import parse_shape_flags
 
-    shapes = parse_shape_flags(args.min_shapes, args.opt_shapes, args.max_shapes)
+    values = (args.min_shape_values, args.opt_shape_values, args.max_shape_values)
+    shapes = parse_shape_flags(args.min_shapes, args.opt_shapes, args.max_shapes, values=values)
     if args.demo:
         from tftrt_kit.demo import demo_model
 

@@ -369,14 +369,22 @@ def _example(specs: Sequence[Any], profile: Profile) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
-def parse_shape_flags(min_shapes: str | None, opt_shapes: str | None, max_shapes: str | None) -> dict[str, dict[str, Shape]] | None:
+def parse_shape_flags(
+    min_shapes: str | None,
+    opt_shapes: str | None,
+    max_shapes: str | None,
+    values: tuple[str | None, str | None, str | None] = (None, None, None),
+) -> dict[str, dict[str, Any]] | None:
     """``shapes=`` from trtexec-style flags: ``--min-shapes ids:1x8,mask:1x8`` and its opt/max siblings.
 
     An input named in one flag must be named in all three. Input names may hold ``:``
     (``serving_default_x:0``): the last ``:`` separates name and shape. A scalar is ``name:``.
+    ``values`` are the texts of ``--min/--opt/--max-shape-values dims:1x4``: a
+    shape-tensor input's values, spelled as a shape, kept under its ``"values"`` key.
 
     Returns:
-        ``{input: {"min": shape, "opt": shape, "max": shape}}``, or None when no flag is given.
+        ``{input: {"min": shape, "opt": shape, "max": shape}}`` (and/or ``"values"``),
+        or None when no flag is given.
 
     Raises:
         ConfigError: a malformed entry, or an input missing from one of the flags.
@@ -384,20 +392,34 @@ def parse_shape_flags(min_shapes: str | None, opt_shapes: str | None, max_shapes
     Example:
         >>> parse_shape_flags("ids:1x8", "ids:8x128", "ids:32x512")
         {'ids': {'min': (1, 8), 'opt': (8, 128), 'max': (32, 512)}}
+        >>> parse_shape_flags(None, None, None, values=("dims:1x4", "dims:3x4", "dims:8x4"))
+        {'dims': {'values': {'min': (1, 4), 'opt': (3, 4), 'max': (8, 4)}}}
     """
-    texts = dict(zip(_KEYS, (min_shapes, opt_shapes, max_shapes)))
+    shapes = _three_flags((min_shapes, opt_shapes, max_shapes), "shapes")
+    given = _three_flags(values, "shape-values")
+    if shapes is None and given is None:
+        return None
+    merged: dict[str, dict[str, Any]] = dict(shapes or {})
+    for name, triple in (given or {}).items():
+        merged[name] = {**merged.get(name, {}), "values": triple}
+    return merged
+
+
+def _three_flags(texts_in: Sequence[str | None], what: str) -> dict[str, dict[str, Shape]] | None:
+    texts = dict(zip(_KEYS, texts_in))
     if all(t is None for t in texts.values()):
         return None
-    parsed = {key: _flag(key, text or "") for key, text in texts.items()}
+    parsed = {key: _flag(f"--{key}-{what}", text or "") for key, text in texts.items()}
     names = list(dict.fromkeys(n for flag in parsed.values() for n in flag))
     for name in names:
-        absent = [f"--{key}-shapes" for key in _KEYS if name not in parsed[key]]
+        absent = [f"--{key}-{what}" for key in _KEYS if name not in parsed[key]]
         if absent:
-            raise ConfigError(f"Expected input {name!r} in --min-shapes, --opt-shapes and --max-shapes. Received: it is missing from {', '.join(absent)}.")
+            flags = ", ".join(f"--{key}-{what}" for key in _KEYS)
+            raise ConfigError(f"Expected input {name!r} in {flags}. Received: it is missing from {', '.join(absent)}.")
     return {name: {key: parsed[key][name] for key in _KEYS} for name in names}
 
 
-def _flag(key: str, text: str) -> dict[str, Shape]:
+def _flag(flag: str, text: str) -> dict[str, Shape]:
     entries: dict[str, Shape] = {}
     for item in (part.strip() for part in text.split(",")):
         if not item:
@@ -408,7 +430,7 @@ def _flag(key: str, text: str) -> dict[str, Shape]:
         except ValueError:
             shape = None
         if not sep or not name or shape is None or any(d < 1 for d in shape):
-            raise ConfigError(f"Expected --{key}-shapes entries as name:DxDx.. (e.g. ids:1x128). Received: {item!r}.")
+            raise ConfigError(f"Expected {flag} entries as name:DxDx.. (e.g. ids:1x128). Received: {item!r}.")
         entries[name] = shape
     return entries
 
