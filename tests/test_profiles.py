@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from tftrt_kit.errors import ConfigError
+from tftrt_kit.profile_flags import parse_shape_flags
 from tftrt_kit.profiles import (
     ProfilePlan,
     fits,
     format_profile,
-    parse_shape_flags,
     resolve_profiles,
 )
 from tftrt_kit.source import TensorSpec

@@ -172,7 +172,7 @@ def test_cli_shape_value_flags_give_the_plan_its_values(tmp_path):
 
 
 def test_value_flags_name_the_input_missing_from_one_bound():
-    from tftrt_kit.profiles import parse_shape_flags
+    from tftrt_kit.profile_flags import parse_shape_flags
 
     with pytest.raises(ConfigError, match=r"'dims' in --min-shape-values, --opt-shape-values, --max-shape-values.*missing from --max-shape-values"):
         parse_shape_flags(None, None, None, values=("dims:1x4", "dims:3x4", None))

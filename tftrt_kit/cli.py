@@ -172,7 +172,7 @@ def _convert(args: argparse.Namespace) -> int:
         None if args.demo else args.source, routes=args.routes, precision=args.precision, calibration_data=calibration,
         calibration_method=args.calibration_method, output_dir=args.out, overwrite=args.overwrite, route_options=route_options,
     )
-    from tftrt_kit.profiles import parse_shape_flags
+    from tftrt_kit.profile_flags import parse_shape_flags
 
     values = (args.min_shape_values, args.opt_shape_values, args.max_shape_values)
     shapes = parse_shape_flags(args.min_shapes, args.opt_shapes, args.max_shapes, values=values)
