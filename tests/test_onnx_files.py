@@ -242,3 +242,24 @@ def test_tensor_bytes_counts_every_tensor_without_serializing():
     names = helper.make_tensor("names", onnx.TensorProto.STRING, [2], [b"ab", b"cde"])
     model.graph.initializer.append(names)
     assert onnx_files.tensor_bytes(model) == 64 * 64 * 4 + 3 * 5 * 2 + names.ByteSize()
+
+
+def test_a_large_model_is_folded_by_partitions_to_the_same_graph(source_of, monkeypatch):
+    from tftrt_kit.engines.onnxruntime import OnnxRuntimeExecutor
+    from tftrt_kit.export import ExportOptions, export_source
+
+    source = source_of("dynamic_transformer")  # graphsurgeon folds 12 of its 116 nodes
+    unfolded = export_source(source, ExportOptions(fold_constants=False))
+    whole = export_source(source)
+    monkeypatch.setattr(onnx_files, "EXTERNAL_DATA_BYTES", 256)
+    assert onnx_files.needs_external_data(whole)
+    partitioned = export_source(source)
+    assert len(partitioned.graph.node) < len(unfolded.graph.node)
+    assert [n.op_type for n in partitioned.graph.node] == [n.op_type for n in whole.graph.node]
+    assert _initializer_shapes(partitioned) == _initializer_shapes(whole)
+    ids = {"ids": np.random.default_rng(0).integers(0, 10, (2, 7)).astype(np.int32)}
+    np.testing.assert_array_equal(OnnxRuntimeExecutor(partitioned)(ids)["output_0"], OnnxRuntimeExecutor(whole)(ids)["output_0"])
+
+
+def _initializer_shapes(model):
+    return sorted((list(t.dims), t.data_type) for t in model.graph.initializer)

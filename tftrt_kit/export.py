@@ -275,9 +275,14 @@ def _rank_changed(model: Any, ranks: dict[str, int | None]) -> bool:
 def _fold_constants(model, keep_qdq: bool):
     import onnx_graphsurgeon as gs
 
+    from tftrt_kit.onnx_files import needs_external_data
+
+    # graphsurgeon runs the foldable part on ONNX Runtime from bytes: a model over
+    # 2 GiB is folded one partition at a time (each serialized alone), not whole.
+    partitioning = "basic" if needs_external_data(model) else None
     graph = gs.import_onnx(model)
     exclude = (lambda node: node.op == "QuantizeLinear") if keep_qdq else None
-    graph.fold_constants(should_exclude_node=exclude, error_ok=True).cleanup().toposort()
+    graph.fold_constants(should_exclude_node=exclude, error_ok=True, partitioning=partitioning).cleanup().toposort()
     folded = gs.export_onnx(graph)
     del folded.opset_import[:]
     folded.opset_import.extend(model.opset_import)
