@@ -255,7 +255,7 @@ def test_a_large_model_is_folded_by_partitions_to_the_same_graph(source_of, monk
     assert onnx_files.needs_external_data(whole)
     partitioned = export_source(source)
     assert len(partitioned.graph.node) < len(unfolded.graph.node)
-    assert [n.op_type for n in partitioned.graph.node] == [n.op_type for n in whole.graph.node]
+    assert sorted(n.op_type for n in partitioned.graph.node) == sorted(n.op_type for n in whole.graph.node)
     assert _initializer_shapes(partitioned) == _initializer_shapes(whole)
     ids = {"ids": np.random.default_rng(0).integers(0, 10, (2, 7)).astype(np.int32)}
     np.testing.assert_array_equal(OnnxRuntimeExecutor(partitioned)(ids)["output_0"], OnnxRuntimeExecutor(whole)(ids)["output_0"])
