@@ -156,7 +156,7 @@ def test_without_sample_data_evaluation_and_latency_feed_the_opt_values(tmp_path
     assert route.latencies and report.source.latencies, str(report)
 
 
-def test_cli_shape_value_flags_give_the_plan_its_values(tmp_path):
+def test_cli_shape_value_flags_give_the_plan_its_values(tmp_path, capsys):
     pytest.importorskip("tensorrt_rtx", reason="tensorrt_rtx is not installed: no plan can be built to check the values")
     from tftrt_kit.cli import main
     from tftrt_kit.report import Report
@@ -169,6 +169,10 @@ def test_cli_shape_value_flags_give_the_plan_its_values(tmp_path):
     assert code == 0
     check = Report.from_json(out).routes["onnx"].tensorrt
     assert check.plan_bytes and check.shape_values == [{"dims": {"min": [1, 1], "opt": [3, 4], "max": [12, 12]}}]
+    # bench ARTIFACT feeds the recorded opt values: random 0/1 ints would fail every call.
+    assert main(["bench", str(tmp_path / "out" / "onnx"), "--batch-sizes", "1", "--rounds", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "not measured" not in printed and "onnxruntime" in printed, printed
 
 
 def test_value_flags_name_the_input_missing_from_one_bound():

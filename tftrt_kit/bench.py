@@ -130,6 +130,7 @@ def sweep(
     executor: str,
     options: BenchOptions = BenchOptions(),
     shapes: Mapping[str, Sequence[int]] | None = None,
+    values: Mapping[str, Sequence[int]] | None = None,
 ) -> tuple[list[Latency], dict[int, str]]:
     """Measure one ``run`` at every batch size of the sweep, on seeded generated inputs, in rounds.
 
@@ -139,6 +140,7 @@ def sweep(
         executor: Label of what ``run`` executes on, kept on every figure.
         options: Batch sizes, rounds, warm-up and timing limits.
         shapes: Input shapes to measure at (see :func:`interleaved_sweep`).
+        values: Values of the shape-tensor inputs (see :func:`interleaved_sweep`).
 
     Returns:
         The latencies measured, in batch order, and ``{batch: reason}`` for each batch
@@ -147,7 +149,7 @@ def sweep(
     Example:
         >>> latencies, refused = sweep(model, model.inputs, executor=model.executor)  # doctest: +SKIP
     """
-    found = interleaved_sweep({executor: (run, executor)}, specs, options=options, shapes=shapes)[executor]
+    found = interleaved_sweep({executor: (run, executor)}, specs, options=options, shapes=shapes, values=values)[executor]
     return found.latencies, found.refused
 
 

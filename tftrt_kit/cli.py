@@ -298,9 +298,9 @@ def _bench(args: argparse.Namespace) -> int:
         raise ArtifactError(f"Expected an artifact whose model names its inputs. Received: {model!r}.")
     from tftrt_kit.profiles import ProfilePlan
 
-    shapes = ProfilePlan.from_dict(getattr(model, "manifest", {}).get("profiles") or {}).opt_shapes()
+    plan = ProfilePlan.from_dict(getattr(model, "manifest", {}).get("profiles") or {})
     options = BenchOptions(batch_sizes=args.batch_sizes, rounds=args.rounds)
-    latencies, refused = sweep(model, specs, executor=model.executor, options=options, shapes=shapes)
+    latencies, refused = sweep(model, specs, executor=model.executor, options=options, shapes=plan.opt_shapes(), values=plan.opt_values())
     print(f"{args.artifact} on {model.executor}")
     print(table(
         ["executor", "batch", "p50 ms", "p90 ms", "p99 ms", "mean ms", "samples/s", "iterations", "rounds", "p50 95% interval"],
