@@ -121,6 +121,7 @@ def convert(
 
         bar.set_description("load source")
         loaded = load_source(source, signature=signature)
+        collect_if_large(loaded)  # freezing's concrete functions and graphs (copies of the weights)
         inputs = accuracy_inputs(loaded, precision=precision, calibration_data=calibration_data, sample_data=sample_data)
         plan = resolve_profiles(loaded.inputs, shapes, inputs.feeds)
         shapes_used, shapes_note = evaluation_shapes(loaded.inputs, plan)
@@ -153,8 +154,9 @@ def convert(
         for name in routes:
             route = registry[name].route(options[name]) if name in options else registry[name].route()
             results[name], model = _run_route(route, loaded, context, inputs, tolerances, bar)
-            if model is not None:
-                models[name] = model
+            if model is not None and bench is not None:
+                models[name] = model  # only the benchmark runs it again: else released before the next route
+            del model
             collect_if_large(loaded)  # the route's dropped copies, before the next route makes its own
         if bench is not None:
             bar.set_description("benchmark: source and routes in interleaved rounds")

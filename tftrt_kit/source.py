@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from tftrt_kit._memory import is_large
+from tftrt_kit._memory import collect_if_large, is_large
 from tftrt_kit.errors import SourceError
 from tftrt_kit.inline import inline_calls
 
@@ -126,7 +126,10 @@ class Source:
         graph = tf.Graph()
         with graph.as_default():
             tf.graph_util.import_graph_def(self.graph_def, name="")
-        return frozenset(t.name for op in graph.get_operations() for t in op.outputs if t.shape.rank is None)
+        unknown = frozenset(t.name for op in graph.get_operations() for t in op.outputs if t.shape.rank is None)
+        del graph
+        collect_if_large(self)  # the import (a copy of the weights) is held by reference cycles
+        return unknown
 
     @functools.cached_property
     def op_defs(self) -> dict[str, Any]:
