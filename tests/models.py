@@ -20,7 +20,13 @@ def register(function: Callable[[], keras.Model]) -> Callable[[], keras.Model]:
 
 
 def build(name: str, seed: int = 0) -> keras.Model:
-    """Build the registered model ``name`` with a fixed seed."""
+    """Build the registered model ``name`` with a fixed seed and fresh layer names.
+
+    Keras numbers layer names per process (``conv2d_57``); the frozen graph's node names, and so
+    tf2onnx's optimizer choices, follow them. Clearing the session makes a model the same graph
+    whichever tests ran before it.
+    """
+    keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     return MODELS[name]()
 
