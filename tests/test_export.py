@@ -10,7 +10,8 @@ import tensorflow as tf
 from tftrt_kit.engines.onnxruntime import OnnxRuntimeExecutor
 from tftrt_kit.errors import UnsupportedOpError
 from tftrt_kit.evaluate import compare, sample_inputs
-from tftrt_kit.export import ExportOptions, convert_to_fp16, export_source, foreign_nodes
+from tftrt_kit.export import ExportOptions, convert_to_fp16, export_source
+from tftrt_kit.onnx_checks import foreign_nodes
 from tftrt_kit.source import load_source
 
 

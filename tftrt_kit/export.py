@@ -1,9 +1,7 @@
 """TensorFlow graph to ONNX, checked to be a TensorRT model.
 
-tf2onnx converts; polygraphy folds constants; then three checks make the file a
-TensorRT model or raise: ``onnx.checker``, every node in a standard ONNX domain
-with a registered schema (a TensorFlow op tf2onnx could not convert is named with
-its TF node), and the requested input/output names present.
+tf2onnx converts; polygraphy folds constants; then the checks of
+:mod:`tftrt_kit.onnx_checks` make the file a TensorRT model or raise.
 """
 
 from __future__ import annotations
@@ -16,11 +14,11 @@ import logging
 import time
 from typing import Any, Sequence
 
-from tftrt_kit.errors import ExportError, UnsupportedOpError
+from tftrt_kit.errors import ExportError
 from tftrt_kit.export_handlers import EXTRA_TF_HANDLERS
+from tftrt_kit.onnx_checks import check_onnx, check_onnx_io, check_standard_ops
 
 DEFAULT_OPSET = 17
-STANDARD_DOMAINS = ("", "ai.onnx")
 
 #: tf2onnx optimizers that fold weight QuantizeLinear/DequantizeLinear pairs into float
 #: constants; explicit quantization needs them kept (onnx/tensorflow-onnx#1719).
@@ -121,9 +119,7 @@ def export_graph(
         ExportError: tf2onnx failed, or the model fails ``onnx.checker``.
     """
     started = time.perf_counter()
-    renames = renames or {}
-    converted = convert_traced(graph_def, input_tensors, output_tensors, options, renames=renames, name=name, large_graph=large_graph, trace=False)
-    model = finish_export(converted.model, [renames.get(t, t) for t in input_tensors], [renames.get(t, t) for t in output_tensors], options)
+    model = export_traced(graph_def, input_tensors, output_tensors, options, renames=renames, name=name, large_graph=large_graph, trace=False).model
     model.doc_string = f"tftrt_kit export in {time.perf_counter() - started:.2f}s"
     return model
 
@@ -134,17 +130,21 @@ def export_traced(
     output_tensors: Sequence[str],
     options: ExportOptions = ExportOptions(),
     *,
+    renames: dict[str, str] | None = None,
     name: str = "tftrt_kit",
     large_graph: bool = False,
+    trace: bool = True,
 ) -> TracedExport:
-    """:func:`export_graph`, also recording which TF node each ONNX node came from.
+    """:func:`export_graph`, also recording which TF node each ONNX node came from (when ``trace``).
 
     Raises:
         UnsupportedOpError: a node outside the standard ONNX domains remains.
         ExportError: tf2onnx failed, or the model fails ``onnx.checker``.
     """
-    converted = convert_traced(graph_def, input_tensors, output_tensors, options, name=name, large_graph=large_graph)
-    return TracedExport(finish_export(converted.model, input_tensors, output_tensors, options), converted.origins)
+    renames = renames or {}
+    converted = convert_traced(graph_def, input_tensors, output_tensors, options, renames=renames, name=name, large_graph=large_graph, trace=trace)
+    inputs, outputs = [renames.get(t, t) for t in input_tensors], [renames.get(t, t) for t in output_tensors]
+    return TracedExport(finish_export(converted.model, inputs, outputs, options), converted.origins)
 
 
 def convert_traced(
@@ -294,97 +294,6 @@ def _fold_constants(model, keep_qdq: bool):
     folded.opset_import.extend(model.opset_import)
     folded.ir_version = model.ir_version
     return folded
-
-
-def foreign_nodes(model: Any) -> list[tuple[str, str]]:
-    """``(op_type, node_name)`` of every node TensorRT's ONNX parser would not know.
-
-    A node is foreign when its domain is not a standard ONNX domain or its op
-    type has no schema there (tf2onnx leaves unconvertible TensorFlow ops in the
-    graph under their TF op type and node name).
-    """
-    import onnx
-
-    found = []
-    for node in model.graph.node:
-        if node.domain not in STANDARD_DOMAINS or not onnx.defs.has(node.op_type, node.domain):
-            found.append((node.op_type, node.name))
-    return found
-
-
-def check_standard_ops(model: Any) -> None:
-    """Raise :class:`UnsupportedOpError` naming each op (and its TF node) outside the standard ONNX domains."""
-    foreign = foreign_nodes(model)
-    if foreign:
-        listed = ", ".join(f"{op} (TF node {node!r})" for op, node in foreign[:20])
-        more = f" and {len(foreign) - 20} more" if len(foreign) > 20 else ""
-        raise UnsupportedOpError(
-            f"Expected only standard ONNX ops, which TensorRT can parse. Received: {len(foreign)} "
-            f"TensorFlow op(s) that tf2onnx could not convert: {listed}{more}. Use the segment route "
-            "to keep them in TensorFlow, or replace them in the model.",
-            ops=foreign,
-        )
-
-
-def check_onnx_io(source: Any) -> None:
-    """Refuse a source whose inputs or outputs ONNX and TensorRT cannot carry, naming the tensor.
-
-    TensorRT takes numeric and bool tensors of known rank; it has no strings and no
-    resources (a lookup table the signature captures). The segment route keeps such
-    tensors in TensorFlow islands, so the message points there.
-
-    Raises:
-        ExportError: a string (or other non-numeric) input or output, one of unknown
-            rank, or a captured resource.
-    """
-    from tftrt_kit.source import SUPPORTED_INPUT_DTYPES
-
-    hint = "Use the segment route (routes=('segment',)), which keeps it in TensorFlow."
-    for role, specs in (("input", source.inputs), ("output", source.outputs)):
-        for spec in specs:
-            if spec.dtype not in SUPPORTED_INPUT_DTYPES:
-                raise ExportError(
-                    f"Expected {role}s of a dtype ONNX and TensorRT carry ({', '.join(sorted(SUPPORTED_INPUT_DTYPES))}). "
-                    f"Received: {role} {spec.name!r} of dtype {spec.dtype}. {hint}"
-                )
-            if spec.shape is None:
-                raise ExportError(
-                    f"Expected {role}s of known rank (TensorRT fixes every rank when it builds an engine). "
-                    f"Received: {role} {spec.name!r} of unknown rank. {hint}"
-                )
-    if source.captured_tensors:
-        readers = [n.name for n in source.graph_def.node if any(i in source.captured_tensors or f"{i}:0" in source.captured_tensors for i in n.input)]
-        raise ExportError(
-            "Expected a signature whose graph reads no captured resource (ONNX has no resource tensors). "
-            f"Received: captured resource(s) {list(source.captured_tensors)} (e.g. a lookup table) read by {readers[:5]}. {hint}"
-        )
-
-
-def check_onnx(model: Any, input_names: Sequence[str], output_names: Sequence[str]) -> None:
-    """Raise unless ``model`` is a standard-domain ONNX model with the given I/O names.
-
-    Raises:
-        UnsupportedOpError: names each non-standard op and its TensorFlow node.
-        ExportError: ``onnx.checker`` fails or an input/output name is missing.
-    """
-    import onnx
-
-    from tftrt_kit.onnx_files import model_on_disk
-
-    check_standard_ops(model)
-    try:
-        with model_on_disk(model) as path:  # a model over protobuf's 2 GiB is checked from its file
-            onnx.checker.check_model(str(path) if path else model, full_check=False)
-    except onnx.checker.ValidationError as err:
-        raise ExportError(f"Expected a valid ONNX model. Received: onnx.checker error: {str(err).strip()[:500]}") from err
-    graph_inputs = {i.name for i in model.graph.input}
-    graph_outputs = {o.name for o in model.graph.output}
-    missing = [n for n in input_names if n not in graph_inputs] + [n for n in output_names if n not in graph_outputs]
-    if missing:
-        raise ExportError(
-            f"Expected the ONNX model to keep input/output names {list(input_names)} -> {list(output_names)}. "
-            f"Received: {sorted(graph_inputs)} -> {sorted(graph_outputs)}; missing {missing}."
-        )
 
 
 def convert_to_fp16(model: Any) -> Any:

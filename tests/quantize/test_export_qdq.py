@@ -9,7 +9,7 @@ import pytest
 
 from conftest import build_int8_plan
 from tftrt_kit.errors import QuantizationError
-from tftrt_kit.export import foreign_nodes
+from tftrt_kit.onnx_checks import foreign_nodes
 from tftrt_kit.quantize import calibrate, export_quantized, quantize_model, summarize_qdq
 
 L = keras.layers

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 import tftrt_kit
 from tftrt_kit.evaluate import compare, sample_inputs
-from tftrt_kit.export import foreign_nodes
+from tftrt_kit.onnx_checks import foreign_nodes
 from tftrt_kit.routes.base import RouteContext
 from tftrt_kit.routes.segment import ASSETS, SegmentOptions, SegmentRoute
 from tftrt_kit.segment.graph import GraphView, parse_tensor_name

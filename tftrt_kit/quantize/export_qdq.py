@@ -40,7 +40,8 @@ def export_quantized(qmodel: Any, *, opset: int = 17) -> Any:
     Example:
         >>> onnx_model = export_quantized(qmodel)      # doctest: +SKIP
     """
-    from tftrt_kit.export import ExportOptions, check_onnx, export_source
+    from tftrt_kit.export import ExportOptions, export_source
+    from tftrt_kit.onnx_checks import check_onnx
     from tftrt_kit.quantize.model import input_quantizers
     from tftrt_kit.source import load_source
 
