@@ -40,18 +40,6 @@ def optimize(inputs: Sequence[str], outputs: Sequence[str], graph_def: Any, weig
 
 def strip_weights(graph_def: Any, weight_bytes: int = WEIGHT_BYTES) -> tuple[Any, dict[str, Any]]:
     """A copy of ``graph_def`` whose input-less Consts of ``weight_bytes`` or more are Placeholders, and those Consts by name."""
-    from tensorflow.core.framework import graph_pb2
+    from tftrt_kit.graph_weights import without_weights
 
-    stripped = graph_pb2.GraphDef()
-    stripped.versions.CopyFrom(graph_def.versions)
-    stripped.library.CopyFrom(graph_def.library)
-    weights = {}
-    for node in graph_def.node:
-        if node.op == "Const" and not node.input and len(node.attr["value"].tensor.tensor_content) >= weight_bytes:
-            placeholder = stripped.node.add(name=node.name, op="Placeholder", device=node.device)
-            placeholder.attr["dtype"].CopyFrom(node.attr["dtype"])
-            placeholder.attr["shape"].shape.CopyFrom(node.attr["value"].tensor.tensor_shape)
-            weights[node.name] = node
-        else:
-            stripped.node.add().CopyFrom(node)
-    return stripped, weights
+    return without_weights(graph_def, lambda node: not node.input and len(node.attr["value"].tensor.tensor_content) >= weight_bytes)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from tftrt_kit._memory import collect_if_large, is_large
+from tftrt_kit._memory import is_large
 from tftrt_kit.errors import SourceError
 from tftrt_kit.inline import inline_calls
 
@@ -120,15 +120,15 @@ class Source:
 
     @functools.cached_property
     def unknown_rank_tensors(self) -> frozenset[str]:
-        """Tensors of the frozen graph whose rank TensorFlow's shape inference leaves unknown (one graph import)."""
+        """Tensors of the frozen graph whose rank TensorFlow's shape inference leaves unknown (one graph import, weights left out)."""
         import tensorflow as tf
+
+        from tftrt_kit.graph_weights import LARGE_CONSTS, without_weights
 
         graph = tf.Graph()
         with graph.as_default():
-            tf.graph_util.import_graph_def(self.graph_def, name="")
+            tf.graph_util.import_graph_def(without_weights(self.graph_def, LARGE_CONSTS)[0], name="")
         unknown = frozenset(t.name for op in graph.get_operations() for t in op.outputs if t.shape.rank is None)
-        del graph
-        collect_if_large(self)  # the import (a copy of the weights) is held by reference cycles
         return unknown
 
     @functools.cached_property

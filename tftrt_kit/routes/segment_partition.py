@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Iterable, Mapping, Sequence
 
+from tftrt_kit.graph_weights import LARGE_CONSTS, without_weights
 from tftrt_kit.segment.graph import canonical_tensor_name, parse_tensor_name
 from tftrt_kit.source import TensorSpec
 
@@ -41,10 +42,6 @@ class PartSpec:
         return f"tftrt_{self.name}"
 
 
-#: Constants with more elements than this are imported as placeholders of their shape.
-_WEIGHT_ELEMENTS = 1024
-
-
 class GraphTensors:
     """Static dtype and shape of every tensor of a frozen graph (one import into a ``tf.Graph``).
 
@@ -58,7 +55,7 @@ class GraphTensors:
 
         self.graph = tf.Graph()
         with self.graph.as_default():
-            tf.graph_util.import_graph_def(_without_weights(graph_def), name="")
+            tf.graph_util.import_graph_def(without_weights(graph_def, LARGE_CONSTS)[0], name="")
 
     def spec(self, tensor: str) -> TensorSpec:
         """The :class:`TensorSpec` of ``tensor`` (``"node:k"``)."""
@@ -95,30 +92,6 @@ class GraphTensors:
             transposed = op.get_attr("transpose_b") if op.type == "MatMul" else op.get_attr("adj_y")
             per_output = dims[-1] if transposed else dims[-2]
         return 2 * out_elems * per_output
-
-
-def _without_weights(graph_def: Any) -> Any:
-    """A copy of ``graph_def`` whose large constants are placeholders of the same dtype and shape."""
-    from tensorflow.core.framework import graph_pb2
-
-    light = graph_pb2.GraphDef()
-    light.versions.CopyFrom(graph_def.versions)
-    light.library.CopyFrom(graph_def.library)
-    for node in graph_def.node:
-        if node.op == "Const" and _elements(node.attr["value"].tensor.tensor_shape) > _WEIGHT_ELEMENTS:
-            placeholder = light.node.add(name=node.name, op="Placeholder", input=[i for i in node.input if i.startswith("^")])
-            placeholder.attr["dtype"].CopyFrom(node.attr["dtype"])
-            placeholder.attr["shape"].shape.CopyFrom(node.attr["value"].tensor.tensor_shape)
-        else:
-            light.node.add().CopyFrom(node)
-    return light
-
-
-def _elements(shape: Any) -> int:
-    count = 1
-    for dim in shape.dim:
-        count *= max(dim.size, 0)
-    return count
 
 
 def part_spec(
