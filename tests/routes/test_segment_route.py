@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -13,6 +15,7 @@ import pytest
 import tensorflow as tf
 
 import tftrt_kit
+from tftrt_kit.errors import ArtifactError
 from tftrt_kit.evaluate import compare, sample_inputs
 from tftrt_kit.onnx_checks import foreign_nodes
 from tftrt_kit.routes.base import RouteContext
@@ -226,3 +229,42 @@ def test_artifact_keeps_each_weight_once(converted):
         if n.op == "Const"
     )
     assert embedded < weights / 100
+
+
+LOAD_WITHOUT_TF = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    import tftrt_kit
+    model = tftrt_kit.load(sys.argv[1])
+    out = model(np.load(sys.argv[2])["x"])
+    print(model.executor, "tensorflow" in sys.modules, float(np.abs(out["output_0"] - np.load(sys.argv[2])["y"]).max()))
+    """
+)
+
+
+def test_an_artifact_all_in_segments_loads_and_runs_without_tensorflow(converted, tmp_path):
+    """Every part on ONNX Runtime: load() neither imports TensorFlow nor loads the SavedModel."""
+    source, result = converted("small_cnn")
+    feeds = sample_inputs(source.inputs, batch=2, seed=3)
+    (name,) = feeds
+    (output,) = source.run(feeds).values()
+    np.savez(tmp_path / "data.npz", x=feeds[name], y=output)
+    script = tmp_path / "load.py"
+    script.write_text(LOAD_WITHOUT_TF)
+    package_root = str(Path(tftrt_kit.__file__).parent.parent)  # this checkout, not another install
+    run = subprocess.run([sys.executable, str(script), str(result.artifact_dir), str(tmp_path / "data.npz")], capture_output=True,
+                         text=True, timeout=300, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin", "PYTHONPATH": package_root})
+    assert run.returncode == 0, run.stderr[-2000:]
+    executor, imported, error = run.stdout.split()
+    assert executor == "onnxruntime[CPU]" and imported == "False" and float(error) <= 1e-4 * max(1.0, float(np.abs(output).max()))
+
+
+@pytest.mark.parametrize("name, executor", [("small_cnn", "tensorflow"), ("middle_op", "auto")])
+def test_a_damaged_saved_model_fails_load_when_a_part_runs_in_tensorflow(converted, tmp_path, name, executor):
+    _, result = converted(name)
+    copy = tmp_path / "segment"
+    shutil.copytree(result.artifact_dir, copy)
+    (copy / "saved_model.pb").write_bytes(b"not a SavedModel")
+    with pytest.raises(ArtifactError, match=f"Expected a TensorFlow SavedModel at '{copy}'"):
+        tftrt_kit.load(copy, executor=executor)
