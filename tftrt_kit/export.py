@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gc
 import io
 import logging
 import time
@@ -189,21 +188,6 @@ def finish_export(model: Any, input_names: Sequence[str], output_names: Sequence
     return model
 
 
-def _collect_first(factory: Any) -> Any:
-    """``factory`` preceded by a full garbage collection.
-
-    tf2onnx deep-copies the graph, weights included, before each optimizer, and the
-    copy it drops is held by reference cycles until the cyclic collector runs: without
-    this, VGG16's 553 MB of weights piled up past 24 GiB (the process was killed).
-    """
-
-    def collected_then_made() -> Any:
-        gc.collect()
-        return factory()
-
-    return collected_then_made
-
-
 def _tf2onnx(graph_def, inputs, outputs, options, renames, name, large_graph, trace, skip_optimizers=()):
     """tf2onnx's conversion and optimizers; returns the model and its :class:`OriginTracker` (when ``trace``).
 
@@ -217,6 +201,7 @@ def _tf2onnx(graph_def, inputs, outputs, options, renames, name, large_graph, tr
     from tf2onnx.tfonnx import process_tf_graph
 
     from tftrt_kit import export_grappler as grappler
+    from tftrt_kit.export_optimizers import optimized_model
     from tftrt_kit.export_origins import OriginTracker
 
     optimizers = {k: v for k, v in optimizer._get_optimizers().items() if k not in skip_optimizers}
@@ -247,17 +232,13 @@ def _tf2onnx(graph_def, inputs, outputs, options, renames, name, large_graph, tr
                     custom_op_handlers=tracker.custom_op_handlers() if tracker else dict(EXTRA_TF_HANDLERS),
                     custom_rewriter=tracker.custom_rewriter() if tracker else None,
                 )
+            del tf_graph  # its import holds a copy of the weights
             if tracker:
                 tracker.snapshot(graph)
-            if large_graph:
-                optimizers = {key: _collect_first(factory) for key, factory in optimizers.items()}
-            # Not catch_errors=False for large graphs (as tf2onnx's CLI does): without the
-            # per-optimizer copy, VGG16's graph grew by ~0.5 GiB per optimizer (to 22.5 GiB).
-            graph = optimizer.optimize_graph(graph, catch_errors=True, optimizers=optimizers)
-            model = graph.make_model(f"converted from {name} by tftrt_kit")
+            # Handed over in a list: no reference here keeps tf2onnx's graph past its optimized copy.
+            graphs = [graph]
             del graph
-            if large_graph:
-                gc.collect()  # tf2onnx's graph (a copy of the weights) is held by cycles
+            model = optimized_model(graphs, optimizers, f"converted from {name} by tftrt_kit", large_graph)
         if "reshape_optimizer" in optimizers and _rank_changed(model, ranks):
             return _tf2onnx(graph_def, inputs, outputs, options, renames, name, large_graph, trace, ("reshape_optimizer",))
         return model, tracker
