@@ -11,7 +11,8 @@ rotating between rounds so load from other processes falls on both alike. Printe
 model: seconds of each conversion call (load and freeze included), their ratio, and
 the artifact sizes and their ratio.
 
-``--peak-rss MODEL`` converts a SavedModel of MODEL by both routes (benchmark off) in a
+``--peak-rss MODEL`` (a name above, or ``Dense2GiB``: 2.31 GiB of weights, see
+:mod:`model_zoo.dense_stack`) converts a SavedModel of MODEL by both routes (benchmark off) in a
 fresh process under ``/usr/bin/time -v`` and prints its "Maximum resident set size"
 (the SavedModel is written by another process first, so the Keras model is not counted).
 """
@@ -42,7 +43,14 @@ ROUTES = ("segment", "onnx")
 
 
 def export_saved_model(name: str, directory: Path) -> Path:
-    """Write ``keras.applications.<name>(weights=None)`` (seed 0, logits out) as a SavedModel under ``directory``."""
+    """Write ``keras.applications.<name>(weights=None)`` (seed 0, logits out) as a SavedModel under ``directory``.
+
+    A name of :data:`model_zoo.dense_stack.WIDTHS` (``Dense2GiB``) is that Dense stack instead.
+    """
+    from model_zoo.dense_stack import WIDTHS, save_dense_stack
+
+    if name in WIDTHS:
+        return save_dense_stack(directory / name, WIDTHS[name])
     import keras
 
     keras.utils.set_random_seed(0)

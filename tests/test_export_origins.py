@@ -15,7 +15,7 @@ def traced(source_of):
     def get(name):
         if name not in cache:
             source = source_of(name)
-            cache[name] = (source, export_traced(source.graph_def, source.input_tensors, source.output_tensors))
+            cache[name] = (source, export_traced(source.graph_def, source.input_tensors, source.output_tensors, weights=source.weights))
         return cache[name]
 
     return get

@@ -27,7 +27,7 @@ def test_frozen_graph_matches_signature(source_of):
     source = source_of("small_cnn")
     feeds = {"image": np.random.default_rng(0).standard_normal((2, 16, 16, 3)).astype("float32")}
     expected = source.signature(image=tf.constant(feeds["image"]))["output_0"].numpy()
-    frozen = tf.compat.v1.wrap_function(lambda: tf.graph_util.import_graph_def(source.graph_def, name=""), [])
+    frozen = tf.compat.v1.wrap_function(lambda: tf.graph_util.import_graph_def(source.frozen_graph_def(), name=""), [])
     fetch = frozen.prune(frozen.graph.get_tensor_by_name(source.input_tensors[0]), frozen.graph.get_tensor_by_name(source.output_tensors[0]))
     np.testing.assert_allclose(fetch(tf.constant(feeds["image"])).numpy(), expected, rtol=1e-6, atol=1e-6)
 
@@ -138,6 +138,6 @@ def test_jit_compiled_call_is_inlined_and_control_flow_stays_whole(tmp_path):
     assert not ops & {"PartitionedCall", "StatefulPartitionedCall", "Switch", "Merge", "NextIteration"}
     assert {"StatelessWhile", "StatelessIf"} <= ops
     x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
-    wrapped = tf.compat.v1.wrap_function(lambda: tf.graph_util.import_graph_def(source.graph_def, name=""), [])
+    wrapped = tf.compat.v1.wrap_function(lambda: tf.graph_util.import_graph_def(source.frozen_graph_def(), name=""), [])
     frozen = wrapped.prune(list(source.input_tensors), list(source.output_tensors))
     np.testing.assert_allclose(frozen(tf.constant(x))[0].numpy(), module(tf.constant(x))["y"].numpy(), rtol=1e-6)

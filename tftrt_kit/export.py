@@ -69,6 +69,7 @@ def export_source(source: Any, options: ExportOptions = ExportOptions()) -> Any:
         renames=renames,
         name=source.signature_key,
         large_graph=source.large_graph,
+        weights=source.weights,
     )
 
 
@@ -94,6 +95,7 @@ def export_graph(
     renames: dict[str, str] | None = None,
     name: str = "tftrt_kit",
     large_graph: bool = False,
+    weights: Any = None,
 ) -> Any:
     """Export the part of a frozen GraphDef between ``input_tensors`` and ``output_tensors``.
 
@@ -107,8 +109,12 @@ def export_graph(
         options: Export options.
         renames: Optional tensor name -> ONNX name mapping for inputs and outputs.
         name: Graph name written in the ONNX model.
-        large_graph: Collect tf2onnx's dropped copies of the graph between its optimizers
-            (``Source.large_graph``; a small graph pays more time than it saves).
+        large_graph: Convert without putting the weights in a GraphDef (grappler sees
+            them as Placeholders, tf2onnx reads them by name), and collect tf2onnx's
+            dropped copies of the graph between its optimizers (``Source.large_graph``;
+            a small graph pays more time than it saves).
+        weights: The :class:`~tftrt_kit.graph_weights.Weights` of a weightless
+            ``graph_def`` (``Source.weights``); None when ``graph_def`` holds its values.
 
     Returns:
         A checked ``onnx.ModelProto``.
@@ -118,7 +124,9 @@ def export_graph(
         ExportError: tf2onnx failed, or the model fails ``onnx.checker``.
     """
     started = time.perf_counter()
-    model = export_traced(graph_def, input_tensors, output_tensors, options, renames=renames, name=name, large_graph=large_graph, trace=False).model
+    model = export_traced(
+        graph_def, input_tensors, output_tensors, options, renames=renames, name=name, large_graph=large_graph, weights=weights, trace=False
+    ).model
     model.doc_string = f"tftrt_kit export in {time.perf_counter() - started:.2f}s"
     return model
 
@@ -132,6 +140,7 @@ def export_traced(
     renames: dict[str, str] | None = None,
     name: str = "tftrt_kit",
     large_graph: bool = False,
+    weights: Any = None,
     trace: bool = True,
 ) -> TracedExport:
     """:func:`export_graph`, also recording which TF node each ONNX node came from (when ``trace``).
@@ -141,7 +150,9 @@ def export_traced(
         ExportError: tf2onnx failed, or the model fails ``onnx.checker``.
     """
     renames = renames or {}
-    converted = convert_traced(graph_def, input_tensors, output_tensors, options, renames=renames, name=name, large_graph=large_graph, trace=trace)
+    converted = convert_traced(
+        graph_def, input_tensors, output_tensors, options, renames=renames, name=name, large_graph=large_graph, weights=weights, trace=trace
+    )
     inputs, outputs = [renames.get(t, t) for t in input_tensors], [renames.get(t, t) for t in output_tensors]
     return TracedExport(finish_export(converted.model, inputs, outputs, options), converted.origins)
 
@@ -155,6 +166,7 @@ def convert_traced(
     renames: dict[str, str] | None = None,
     name: str = "tftrt_kit",
     large_graph: bool = False,
+    weights: Any = None,
     trace: bool = True,
 ) -> TracedExport:
     """tf2onnx's conversion alone (no folding, no checks), with node origins when ``trace``.
@@ -167,7 +179,13 @@ def convert_traced(
     """
     from tftrt_kit.export_origins import resolve_origins
 
-    model, tracker = _tf2onnx(graph_def, list(input_tensors), list(output_tensors), options, renames or {}, name, large_graph, trace)
+    from tftrt_kit.graph_weights import split_weights
+
+    if weights is not None and not large_graph:
+        graph_def, weights = weights.filled(graph_def), None
+    elif weights is None and large_graph:
+        graph_def, weights = split_weights(graph_def)
+    model, tracker = _tf2onnx(graph_def, weights, list(input_tensors), list(output_tensors), options, renames or {}, name, trace)
     return TracedExport(model, resolve_origins(model, tracker) if tracker else {})
 
 
@@ -188,8 +206,12 @@ def finish_export(model: Any, input_names: Sequence[str], output_names: Sequence
     return model
 
 
-def _tf2onnx(graph_def, inputs, outputs, options, renames, name, large_graph, trace, skip_optimizers=()):
+def _tf2onnx(graph_def, weights, inputs, outputs, options, renames, name, trace, skip_optimizers=()):
     """tf2onnx's conversion and optimizers; returns the model and its :class:`OriginTracker` (when ``trace``).
+
+    ``weights`` (a large graph's): ``graph_def`` is weightless, grappler runs with
+    the weights as Placeholders and tf2onnx reads their values by name, so no
+    GraphDef ever holds them (over 2 GiB, none could).
 
     tf2onnx's reshape optimizer sometimes (not on every run) loses the Squeeze it adds
     after a Reshape on an NHWC graph with one channel (TF-TRT's DynamicInputShapes
@@ -216,7 +238,7 @@ def _tf2onnx(graph_def, inputs, outputs, options, renames, name, large_graph, tr
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             with tf.Graph().as_default():
-                optimized = grappler.optimize(inputs, outputs, graph_def, weightless=large_graph)
+                optimized = grappler.optimize(inputs, outputs, graph_def, weights=weights)
             tracker = OriginTracker({n.op for n in optimized.node}, options.opset, EXTRA_TF_HANDLERS) if trace else None
             with tf.Graph().as_default() as tf_graph:
                 tf.import_graph_def(optimized, name="")
@@ -231,6 +253,7 @@ def _tf2onnx(graph_def, inputs, outputs, options, renames, name, large_graph, tr
                     tensors_to_rename=renames,
                     custom_op_handlers=tracker.custom_op_handlers() if tracker else dict(EXTRA_TF_HANDLERS),
                     custom_rewriter=tracker.custom_rewriter() if tracker else None,
+                    const_node_values=weights.contents() if weights is not None else None,
                 )
             del tf_graph  # its import holds a copy of the weights
             if tracker:
@@ -238,9 +261,9 @@ def _tf2onnx(graph_def, inputs, outputs, options, renames, name, large_graph, tr
             # Handed over in a list: no reference here keeps tf2onnx's graph past its optimized copy.
             graphs = [graph]
             del graph
-            model = optimized_model(graphs, optimizers, f"converted from {name} by tftrt_kit", large_graph)
+            model = optimized_model(graphs, optimizers, f"converted from {name} by tftrt_kit", weights is not None)
         if "reshape_optimizer" in optimizers and _rank_changed(model, ranks):
-            return _tf2onnx(graph_def, inputs, outputs, options, renames, name, large_graph, trace, ("reshape_optimizer",))
+            return _tf2onnx(graph_def, weights, inputs, outputs, options, renames, name, trace, ("reshape_optimizer",))
         return model, tracker
     except Exception as err:
         raise ExportError(

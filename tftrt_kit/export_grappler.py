@@ -3,11 +3,13 @@
 Before converting, tf2onnx runs TensorFlow's grappler (constant folding, function
 inlining, dependency pruning) over the frozen graph. Grappler copies the graph, weights
 included, several times (meta graph, serialization, its item, each optimizer): for
-VGG16's 553 MB of weights the pass peaked about 7 GiB above the rest of the conversion.
-So for a large graph, during the pass each large weight is a Placeholder of its dtype
-and shape, and the weight is put back in the optimized graph under its own name. What
-grappler would have folded from it: a Cast or Transpose of weights onnx-graphsurgeon
-folds after tf2onnx (:func:`tftrt_kit.export.finish_export`); a batch-norm scale grappler
+VGG16's 553 MB of weights the pass peaked about 7 GiB above the rest of the conversion,
+and a graph over protobuf's 2 GiB cannot be serialized at all. So a large graph comes
+weightless (:mod:`tftrt_kit.graph_weights`), and during the pass each weight is a
+Placeholder of its dtype and shape (a weightless Const would be folded as zeros); the
+weightless Const is put back in the optimized graph under its own name. What grappler
+would have folded from a weight: a Cast or Transpose of weights onnx-graphsurgeon folds
+after tf2onnx (:func:`tftrt_kit.export.finish_export`); a batch-norm scale grappler
 would multiply into the convolution's weights stays a Mul after the Conv (same outputs;
 TensorRT fuses it). Small graphs keep grappler's full pass.
 """
@@ -16,30 +18,16 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-#: A Const holding at least this many bytes is left out of grappler's pass.
-WEIGHT_BYTES = 1 << 20
 
-
-def optimize(inputs: Sequence[str], outputs: Sequence[str], graph_def: Any, weightless: bool, weight_bytes: int | None = None) -> Any:
-    """tf2onnx's ``tf_optimize`` of ``graph_def``; without its weights when ``weightless``.
-
-    A weight is a Const of at least ``weight_bytes`` (default :data:`WEIGHT_BYTES`).
-    """
+def optimize(inputs: Sequence[str], outputs: Sequence[str], graph_def: Any, weights: Any = None) -> Any:
+    """tf2onnx's ``tf_optimize`` of ``graph_def``; the Consts named in ``weights`` (a :class:`Weights`) as Placeholders meanwhile."""
     from tf2onnx import tf_loader
 
-    if not weightless:
+    from tftrt_kit.graph_weights import named, put_back, without_weights
+
+    if weights is None:
         return tf_loader.tf_optimize(list(inputs), list(outputs), graph_def)
-    stripped, weights = strip_weights(graph_def, WEIGHT_BYTES if weight_bytes is None else weight_bytes)
+    stripped, consts = without_weights(graph_def, named(weights.names))
     optimized = tf_loader.tf_optimize(list(inputs), list(outputs), stripped)
     del stripped
-    for node in optimized.node:
-        if node.op == "Placeholder" and node.name in weights:
-            node.CopyFrom(weights[node.name])
-    return optimized
-
-
-def strip_weights(graph_def: Any, weight_bytes: int = WEIGHT_BYTES) -> tuple[Any, dict[str, Any]]:
-    """A copy of ``graph_def`` whose input-less Consts of ``weight_bytes`` or more are Placeholders, and those Consts by name."""
-    from tftrt_kit.graph_weights import without_weights
-
-    return without_weights(graph_def, lambda node: not node.input and len(node.attr["value"].tensor.tensor_content) >= weight_bytes)
+    return put_back(optimized, consts)

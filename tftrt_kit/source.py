@@ -4,7 +4,9 @@ A source is a SavedModel directory, a ``keras.Model`` or a ``.keras`` file. Kera
 sources are exported to a SavedModel first (``model.export``), so every route sees
 the same thing: a signature function, its input and output specs, and the frozen
 GraphDef (variables turned into constants) with the tensor names that feed and
-fetch it.
+fetch it. The frozen GraphDef holds no weight values: they stay in the SavedModel's
+variables (:mod:`tftrt_kit.freeze`, :mod:`tftrt_kit.graph_weights`), so a model of
+any size loads and its weights are held once.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from tftrt_kit._memory import is_large
+from tftrt_kit._memory import LARGE_GRAPH_BYTES, is_large
 from tftrt_kit.errors import SourceError
-from tftrt_kit.inline import inline_calls
+from tftrt_kit.graph_weights import Weights
 
 DEFAULT_SIGNATURE = "serving_default"
 
@@ -77,7 +79,9 @@ class Source:
         signature_keys: Every signature of the SavedModel.
         inputs: Input specs, in the signature's (sorted) order.
         outputs: Output specs, in the signature's (sorted) order.
-        graph_def: Frozen GraphDef of the signature.
+        graph_def: Frozen GraphDef of the signature, without its weights' values
+            (each weight a ``Const`` of its dtype and shape; never run it as is).
+        weights: The weights' values by node name (:class:`~tftrt_kit.graph_weights.Weights`).
         input_tensors: Graph tensor name feeding each input, aligned with ``inputs``.
         output_tensors: Graph tensor name of each output, aligned with ``outputs``.
         captured_tensors: Graph tensors (resource ``Placeholder`` outputs, e.g. a lookup
@@ -98,6 +102,7 @@ class Source:
     graph_def: Any
     input_tensors: tuple[str, ...]
     output_tensors: tuple[str, ...]
+    weights: Weights = dataclasses.field(default_factory=Weights)
     captured_tensors: tuple[str, ...] = ()
     captured_indices: tuple[int, ...] = ()
     keras_model: Any = None
@@ -115,19 +120,23 @@ class Source:
 
     @functools.cached_property
     def large_graph(self) -> bool:
-        """Whether the frozen graph is large enough for its dropped copies to be collected eagerly (asked once)."""
-        return is_large(self.graph_def)
+        """Whether the frozen graph with its weights is large enough for its dropped copies to be collected eagerly (asked once)."""
+        return self.weights.nbytes > LARGE_GRAPH_BYTES or is_large(self.graph_def)
+
+    def frozen_graph_def(self) -> Any:
+        """A copy of the frozen GraphDef holding its weights' values (runnable as is; under protobuf's 2 GiB only)."""
+        return self.weights.filled(self.graph_def)
 
     @functools.cached_property
     def unknown_rank_tensors(self) -> frozenset[str]:
         """Tensors of the frozen graph whose rank TensorFlow's shape inference leaves unknown (one graph import, weights left out)."""
         import tensorflow as tf
 
-        from tftrt_kit.graph_weights import LARGE_CONSTS, without_weights
+        from tftrt_kit.graph_weights import is_large_const, without_weights
 
         graph = tf.Graph()
         with graph.as_default():
-            tf.graph_util.import_graph_def(without_weights(self.graph_def, LARGE_CONSTS)[0], name="")
+            tf.graph_util.import_graph_def(without_weights(self.graph_def, is_large_const)[0], name="")
         unknown = frozenset(t.name for op in graph.get_operations() for t in op.outputs if t.shape.rank is None)
         return unknown
 
@@ -325,7 +334,7 @@ def _spec_of(name: str, tensor_spec: Any, role: str, where: str) -> TensorSpec:
 
 
 def _freeze(loaded: Any, saved_model_dir: Path, description: str, key: str) -> Source:
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+    from tftrt_kit.freeze import freeze
 
     keys = tuple(sorted(loaded.signatures.keys()))
     if not keys:
@@ -345,14 +354,11 @@ def _freeze(loaded: Any, saved_model_dir: Path, description: str, key: str) -> S
     outputs = tuple(_spec_of(name, outputs_struct[name], "output", where) for name in sorted(outputs_struct))
     started = time.perf_counter()
     try:
-        # While/If stay whole nodes: lowered into Switch/Merge/NextIteration they form
-        # cycles no segmenter can cut, and tf2onnx cannot convert the lowered loops.
-        frozen = convert_variables_to_constants_v2(function, lower_control_flow=False)
-        graph_def = inline_calls(frozen.graph.as_graph_def(), [t.name for t in (*frozen.inputs, *frozen.outputs)])
+        frozen = freeze(function)
     except Exception as err:
         raise SourceError(f"Expected a signature whose variables can be frozen. Received: {where}, which failed: {_first_line(err)}") from err
     fed = len(inputs)
-    captured = tuple(t.name for t in frozen.inputs[fed:])
+    captured = frozen.inputs[fed:]
     return Source(
         description=description,
         saved_model_dir=saved_model_dir,
@@ -360,9 +366,10 @@ def _freeze(loaded: Any, saved_model_dir: Path, description: str, key: str) -> S
         signature_keys=keys,
         inputs=inputs,
         outputs=outputs,
-        graph_def=graph_def,
-        input_tensors=tuple(t.name for t in frozen.inputs[:fed]),
-        output_tensors=tuple(t.name for t in frozen.outputs),
+        graph_def=frozen.graph_def,
+        weights=frozen.weights,
+        input_tensors=frozen.inputs[:fed],
+        output_tensors=frozen.outputs,
         captured_tensors=captured,
         captured_indices=_capture_indices(function, captured, where),
         seconds={"freeze": time.perf_counter() - started},

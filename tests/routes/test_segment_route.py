@@ -212,10 +212,12 @@ def test_artifact_keeps_each_weight_once(converted):
     from tensorflow.core.protobuf import saved_model_pb2
     from tensorflow.python.framework import tensor_util
 
+    from tftrt_kit.graph_weights import elements_of
+
     source, result = converted("mobilenet_v2")
     placeholders = {t.op.name for t in source.signature.graph.internal_captures}
     weights = sum(
-        tensor_util.MakeNdarray(n.attr["value"].tensor).size for n in source.graph_def.node if n.op == "Const" and n.name in placeholders
+        elements_of(n) for n in source.graph_def.node if n.op == "Const" and n.name in placeholders
     )
     saved = sum(int(np.prod(shape)) for name, shape in tf.train.list_variables(str(result.artifact_dir / "variables" / "variables")) if shape)
     assert weights > 1_000_000 and saved == weights

@@ -76,20 +76,10 @@ def int8_onnx_stages(source: Any, export_options: Any) -> list[Stage]:
 
 def segment_input_values(source: Any, batches: list[Mapping[str, np.ndarray]], tensors: list[str]) -> list[dict[str, np.ndarray]]:
     """Values of intermediate ``tensors`` of the source's frozen graph on each calibration batch."""
-    import tensorflow as tf
+    from tftrt_kit.routes.segment_partition import source_function
 
-    fed = dict(zip(source.input_tensors, (s.name for s in source.inputs)))
-    inner = [t for t in tensors if t not in fed]
-    wrapped = tf.compat.v1.wrap_function(lambda: tf.graph_util.import_graph_def(source.graph_def, name=""), [])
-    graph = wrapped.graph
-    pruned = wrapped.prune([graph.get_tensor_by_name(t) for t in source.input_tensors], [graph.get_tensor_by_name(t) for t in inner])
-    values = []
-    for batch in batches:
-        outputs = pruned(*[tf.constant(batch[spec.name]) for spec in source.inputs]) if inner else []
-        row = {t: v.numpy() for t, v in zip(inner, outputs)}
-        row.update({t: batch[fed[t]] for t in tensors if t in fed})
-        values.append(row)
-    return values
+    run = source_function(source, tensors)
+    return [run(batch) for batch in batches]
 
 
 def quantized_segments(source: Any, context: RouteContext, result: RouteResult, models: dict, specs: dict) -> dict:

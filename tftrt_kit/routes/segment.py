@@ -228,7 +228,7 @@ class SegmentRoute(StagedRoute):
             for name in unread_variable_lists(loaded):
                 delattr(loaded, name)
             for name in segmentation.parts_in_order:
-                function = native_function(source.graph_def, parts[name].nodes, specs[name], source.captures(loaded), variables)
+                function = native_function(source.graph_def, parts[name].nodes, specs[name], source.captures(loaded), variables, source.weights.arrays)
                 setattr(loaded, specs[name].function_name, function)
             # Custom gradients (Keras' swish/silu) of a loaded SavedModel cannot be saved again;
             # an inference artifact needs none, and its signatures run the same without them.

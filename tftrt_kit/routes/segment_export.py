@@ -108,7 +108,9 @@ class SegmentExporter:
         renames = {f"tftrt_input_{k}:0": spec.name for k, spec in enumerate(specs)}
         cut = part_graph_def(self.source.graph_def, nodes, specs)
         self.passes += 1
-        return convert_traced(cut, list(renames), leaving, self.options, renames=renames, name="segments", large_graph=self.source.large_graph)
+        return convert_traced(
+            cut, list(renames), leaving, self.options, renames=renames, name="segments", large_graph=self.source.large_graph, weights=self.source.weights
+        )
 
     def _slice(self, union: Any, segment: Any) -> SegmentExport:
         from tftrt_kit.onnx_slice import missing_tensors, slice_model
@@ -138,7 +140,13 @@ class SegmentExporter:
         self.passes += 1
         try:
             traced = export_traced(
-                self.source.graph_def, segment.inputs, segment.outputs, self.options, name=segment.name, large_graph=self.source.large_graph
+                self.source.graph_def,
+                segment.inputs,
+                segment.outputs,
+                self.options,
+                name=segment.name,
+                large_graph=self.source.large_graph,
+                weights=self.source.weights,
             )
         except UnsupportedOpError as err:
             # A node tf2onnx leaves unconverted keeps its TF node name.

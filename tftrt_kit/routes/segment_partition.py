@@ -12,7 +12,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Iterable, Mapping, Sequence
 
-from tftrt_kit.graph_weights import LARGE_CONSTS, without_weights
+import numpy as np
+
+from tftrt_kit.graph_weights import is_large_const, is_weight, without_weights
 from tftrt_kit.segment.graph import canonical_tensor_name, parse_tensor_name
 from tftrt_kit.source import TensorSpec
 
@@ -55,7 +57,7 @@ class GraphTensors:
 
         self.graph = tf.Graph()
         with self.graph.as_default():
-            tf.graph_util.import_graph_def(without_weights(graph_def, LARGE_CONSTS)[0], name="")
+            tf.graph_util.import_graph_def(without_weights(graph_def, is_large_const)[0], name="")
 
     def spec(self, tensor: str) -> TensorSpec:
         """The :class:`TensorSpec` of ``tensor`` (``"node:k"``)."""
@@ -116,7 +118,12 @@ def _shape_proto(shape: tuple[int | None, ...] | None) -> Any:
 
 
 def part_graph_def(
-    graph_def: Any, nodes: Iterable[str], inputs: Sequence[TensorSpec], captured: Sequence[str] = (), variables: Sequence[str] = ()
+    graph_def: Any,
+    nodes: Iterable[str],
+    inputs: Sequence[TensorSpec],
+    captured: Sequence[str] = (),
+    variables: Sequence[str] = (),
+    arrays: Mapping[str, Any] | None = None,
 ) -> Any:
     """A GraphDef holding ``nodes`` and one Placeholder per entering tensor.
 
@@ -124,9 +131,11 @@ def part_graph_def(
     become ``tftrt_capture_<k>`` (``captured[k]``). Each frozen weight named in
     ``variables`` (a ``Const`` that freezing made from a variable) becomes a
     ``ReadVariableOp`` of the same name reading resource ``tftrt_variable_<k>``, so the
-    part reads the SavedModel's variable instead of holding a copy of its value.
-    Control inputs from outside the part are dropped: in a frozen inference graph they
-    only order ``NoOp`` nodes and carry no data.
+    part reads the SavedModel's variable instead of holding a copy of its value. A
+    weight named in ``arrays`` (``Weights.arrays``: from no variable) gets its value
+    back. Without ``variables`` and ``arrays`` the cut is as weightless as
+    ``graph_def`` (what tf2onnx converts). Control inputs from outside the part are
+    dropped: in a frozen inference graph they only order ``NoOp`` nodes and carry no data.
     """
     import tensorflow as tf
     from tensorflow.core.framework import graph_pb2
@@ -155,6 +164,8 @@ def part_graph_def(
             continue
         copy = sub.node.add()
         copy.CopyFrom(node)
+        if arrays is not None and node.name in arrays:
+            copy.attr["value"].tensor.tensor_content = np.ascontiguousarray(arrays[node.name]).tobytes()
         del copy.input[:]
         for ref in node.input:
             parsed = parse_tensor_name(ref)
@@ -207,7 +218,12 @@ def unread_variable_lists(loaded: Any) -> list[str]:
 
 
 def native_function(
-    graph_def: Any, nodes: Iterable[str], part: PartSpec, captures: Mapping[str, Any] | None = None, variables: Mapping[str, Any] | None = None
+    graph_def: Any,
+    nodes: Iterable[str],
+    part: PartSpec,
+    captures: Mapping[str, Any] | None = None,
+    variables: Mapping[str, Any] | None = None,
+    arrays: Mapping[str, Any] | None = None,
 ) -> Any:
     """A ``tf.function`` running ``part`` natively: positional input tensors in, a list of outputs out.
 
@@ -221,6 +237,12 @@ def native_function(
         variables: Frozen weight name -> variable handle (:func:`variable_handles`): the
             function reads those variables instead of embedding the frozen values, so
             the SavedModel keeps each weight once.
+        arrays: The values of the part's weights that came from no variable
+            (``Source.weights.arrays``), embedded in the function.
+
+    Raises:
+        ValueError: a weight of the weightless ``graph_def`` gets no value from
+            ``variables`` or ``arrays`` (it would run as zeros).
     """
     import tensorflow as tf
 
@@ -228,7 +250,11 @@ def native_function(
     read = {canonical_tensor_name(ref) for node in graph_def.node if node.name in keep for ref in node.input if not ref.startswith("^")}
     bound = [(name, handle) for name, handle in (captures or {}).items() if canonical_tensor_name(name) in read]
     weights = [(name, handle) for name, handle in (variables or {}).items() if name in keep]
-    sub = part_graph_def(graph_def, keep, part.inputs, [name for name, _ in bound], [name for name, _ in weights])
+    valued = {name for name, _ in weights} | set(arrays or ())
+    unbound = [n.name for n in graph_def.node if n.name in keep and is_weight(n) and not n.attr["value"].tensor.tensor_content and n.name not in valued]
+    if unbound:
+        raise ValueError(f"Expected a value for every weight of part {part.name!r}. Received: none for {unbound[:5]}.")
+    sub = part_graph_def(graph_def, keep, part.inputs, [name for name, _ in bound], [name for name, _ in weights], arrays)
     signature = [tf.TensorSpec(s.shape, s.dtype, name=f"input_{k}") for k, s in enumerate(part.inputs)]
     fetches = [s.name for s in part.outputs]
 
@@ -241,3 +267,29 @@ def native_function(
 
     run.__name__ = part.function_name
     return tf.function(run, input_signature=signature, autograph=False)
+
+
+def source_function(source: Any, fetches: Sequence[str]) -> Any:
+    """Run the source's frozen graph up to ``fetches``: numpy feeds by input name in, numpy values by tensor name out.
+
+    The weights are read from the source's own variables (and ``Source.weights.arrays``),
+    so the run holds no copy of them; a fetched model input is its fed value.
+    """
+    fed = dict(zip(source.input_tensors, (spec.name for spec in source.inputs)))
+    inner = [t for t in dict.fromkeys(fetches) if t not in fed]
+    function = None
+    if inner:
+        # The inputs' Placeholders stay (unfed, rewired away): nodes may be colocated with them.
+        skipped = {parse_tensor_name(t).node for t in source.captured_tensors}
+        inputs = tuple(TensorSpec(t, s.dtype, s.shape) for t, s in zip(source.input_tensors, source.inputs))
+        part = PartSpec("source", "island", inputs, tuple(TensorSpec(t, "float32", None) for t in inner))
+        nodes = [n.name for n in source.graph_def.node if n.name not in skipped]
+        variables = {name: v.handle for name, v in source.weights.variables.items()}
+        function = native_function(source.graph_def, nodes, part, source.captures(), variables, source.weights.arrays)
+
+    def run(feeds: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        values = dict(zip(inner, (np.asarray(v) for v in function(*(feeds[s.name] for s in source.inputs))))) if function else {}
+        values.update({t: np.asarray(feeds[name]) for t, name in fed.items() if t in fetches})
+        return values
+
+    return run

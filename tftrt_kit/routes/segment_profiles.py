@@ -23,6 +23,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from tftrt_kit.profiles import Profile, ProfilePlan
+from tftrt_kit.routes.segment_partition import source_function
 
 #: Seeds of the generated inputs: one per bound, and one more to find data-dependent dims.
 _SEED, _PROBE_SEED = 11, 12
@@ -36,7 +37,7 @@ def segment_profiles(
     """Profiles of every segment over its input tensors, one per model profile.
 
     Args:
-        source: The :class:`~tftrt_kit.source.Source` (its frozen graph is run).
+        source: The :class:`~tftrt_kit.source.Source` (its frozen graph is run, reading its variables).
         segments: The segments (``name``, ``inputs`` as graph tensor names).
         plan: The model's profiles. A static model has none: its segments get one
             fixed profile (tf2onnx leaves a segment's batch dim dynamic even then). A dim
@@ -53,7 +54,7 @@ def segment_profiles(
         return {}, [], {}
     model_profiles = plan.profiles or ({s.name: (tuple(s.shape),) * 3 for s in source.inputs},)
     tensors = sorted({t for seg in segments for t in seg.inputs})
-    run = _GraphRunner(source, tensors)
+    run = source_function(source, tensors)
     per_model: list[dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]] = []
     per_model_values: list[Profile] = []
     notes: list[str] = []
@@ -102,7 +103,7 @@ def observed_shapes(source: Any, tensors: Sequence[str], feeds: Sequence[Mapping
     """The shape each of ``tensors`` takes when the source graph runs on each of ``feeds`` (TF-TRT's ``build()`` record)."""
     if not tensors:
         return [{} for _ in feeds]
-    run = _GraphRunner(source, tensors)
+    run = source_function(source, tensors)
     return [_shapes(run(f)) for f in feeds]
 
 
@@ -121,26 +122,3 @@ def _feeds(
     for name, triple in (values or {}).items():
         feeds[name] = np.asarray(triple[bound], dtype=dtypes[name]).reshape(shapes[name])
     return feeds
-
-
-class _GraphRunner:
-    """The frozen graph in a TF1 session, fetching the values of chosen tensors."""
-
-    def __init__(self, source: Any, tensors: Sequence[str]):
-        import tensorflow as tf
-
-        self._graph = tf.Graph()
-        with self._graph.as_default():
-            tf.compat.v1.import_graph_def(source.graph_def, name="")
-        self._session = tf.compat.v1.Session(graph=self._graph)
-        self._inputs = [(spec.name, self._graph.get_tensor_by_name(t)) for spec, t in zip(source.inputs, source.input_tensors)]
-        self._fetches = {t: self._graph.get_tensor_by_name(t) for t in tensors}
-
-    def __call__(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        values = self._session.run(self._fetches, {tensor: feeds[name] for name, tensor in self._inputs})
-        return {name: np.asarray(value) for name, value in values.items()}
-
-    def __del__(self) -> None:
-        session = getattr(self, "_session", None)
-        if session is not None:
-            session.close()
