@@ -270,3 +270,21 @@ def test_a_damaged_saved_model_fails_load_when_a_part_runs_in_tensorflow(convert
     (copy / "saved_model.pb").write_bytes(b"not a SavedModel")
     with pytest.raises(ArtifactError, match=f"Expected a TensorFlow SavedModel at '{copy}'"):
         tftrt_kit.load(copy, executor=executor)
+
+
+def _library_ops(saved_model_dir, op):
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    proto.ParseFromString((saved_model_dir / "saved_model.pb").read_bytes())
+    return sum(1 for f in proto.meta_graphs[0].graph_def.library.function for n in f.node_def if n.op == op)
+
+
+def test_a_part_holding_the_whole_graph_calls_the_signature(converted):
+    """One part: its native function calls the source's signature, so the SavedModel holds the graph once."""
+    source, result = converted("mobilenet_v2")
+    assert [p["name"] for p in _manifest(result)["parts"]] == ["seg_0"]
+    assert _library_ops(result.artifact_dir, "Conv2D") == _library_ops(source.saved_model_dir, "Conv2D") > 0
+    native = tftrt_kit.load(result.artifact_dir, executor="tensorflow")
+    feeds = sample_inputs(source.inputs, batch=2, seed=5)
+    assert compare(source.run(feeds), native(feeds), executor="tensorflow").max_rel_error == 0.0

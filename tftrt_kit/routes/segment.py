@@ -218,7 +218,7 @@ class SegmentRoute(StagedRoute):
     def _write(self, source, context, segmentation, parts, specs, models, outcomes, result) -> None:
         import tensorflow as tf
 
-        from tftrt_kit.routes.segment_partition import native_function, unread_variable_lists, variable_handles
+        from tftrt_kit.routes.segment_partition import native_function, unread_variable_lists, variable_handles, whole_graph_function
 
         with atomic_directory(context.output_dir / "segment", overwrite=context.overwrite) as staging:
             # The source's own loaded object: its functions and variables are what the
@@ -227,8 +227,11 @@ class SegmentRoute(StagedRoute):
             variables = variable_handles(source, loaded)
             for name in unread_variable_lists(loaded):
                 delattr(loaded, name)
+            whole = len(segmentation.parts_in_order) == 1  # its one part holds every node
             for name in segmentation.parts_in_order:
-                function = native_function(source.graph_def, parts[name].nodes, specs[name], source.captures(loaded), variables, source.weights.arrays)
+                function = whole_graph_function(source, specs[name], loaded.signatures[source.signature_key]) if whole else None
+                if function is None:
+                    function = native_function(source.graph_def, parts[name].nodes, specs[name], source.captures(loaded), variables, source.weights.arrays)
                 setattr(loaded, specs[name].function_name, function)
             # Custom gradients (Keras' swish/silu) of a loaded SavedModel cannot be saved again;
             # an inference artifact needs none, and its signatures run the same without them.

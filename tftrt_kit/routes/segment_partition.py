@@ -293,3 +293,34 @@ def source_function(source: Any, fetches: Sequence[str]) -> Any:
         return values
 
     return run
+
+
+def whole_graph_function(source: Any, part: PartSpec, signature: Any) -> Any:
+    """A ``tf.function`` running ``part``, the only part of the graph, by calling the source's signature; None if it cannot.
+
+    A part holding every node computes what the signature computes: calling the signature
+    keeps one copy of the graph in the SavedModel, where :func:`native_function` would
+    trace and save a second one. The part must take every input of the signature (one
+    it does not read has no value to pass) and give only outputs of it.
+
+    Args:
+        source: The :class:`~tftrt_kit.source.Source` (its input and output tensor names).
+        part: The spec of the part holding every node of the frozen graph.
+        signature: The signature's concrete function, in the object being saved.
+    """
+    import tensorflow as tf
+
+    arguments = dict(zip(source.input_tensors, (spec.name for spec in source.inputs)))
+    results = dict(zip(source.output_tensors, (spec.name for spec in source.outputs)))
+    names = [arguments.get(spec.name) for spec in part.inputs]
+    outputs = [results.get(spec.name) for spec in part.outputs]
+    if None in names or None in outputs or set(names) != set(arguments.values()):
+        return None
+    specs = [tf.TensorSpec(s.shape, s.dtype, name=f"input_{k}") for k, s in enumerate(part.inputs)]
+
+    def run(*tensors: Any) -> list[Any]:
+        values = signature(**dict(zip(names, tensors)))
+        return [values[name] for name in outputs]
+
+    run.__name__ = part.function_name
+    return tf.function(run, input_signature=specs, autograph=False)
