@@ -29,6 +29,8 @@ from tftrt_kit.routes.segment_partition import source_function
 _SEED, _PROBE_SEED = 11, 12
 #: Most elements of a shape tensor (TensorRT's largest rank).
 _MAX_SHAPE_VALUES = 8
+#: Input dtypes whose values a profile never reads (only their shapes).
+_FLOATS = frozenset({"float16", "float32", "float64"})
 
 
 def segment_profiles(
@@ -55,14 +57,16 @@ def segment_profiles(
     model_profiles = plan.profiles or ({s.name: (tuple(s.shape),) * 3 for s in source.inputs},)
     tensors = sorted({t for seg in segments for t in seg.inputs})
     run = source_function(source, tensors)
+    # Segments reading only model inputs: nothing runs, and a float input's values are never read.
+    shapes_only = set(tensors) <= set(source.input_tensors)
     per_model: list[dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]] = []
     per_model_values: list[Profile] = []
     notes: list[str] = []
     for index, profile in enumerate(model_profiles):
         widest = max((d for _, _, high in profile.values() for d in high), default=1)
         given = plan.values[index] if index < len(plan.values) else {}
-        seen_values = [run(_feeds(source, profile, bound, _SEED, sample_data, given)) for bound in range(3)]
-        probe_values = run(_feeds(source, profile, 2, _PROBE_SEED, None, given))
+        seen_values = [run(_feeds(source, profile, bound, _SEED, sample_data, given, shapes_only)) for bound in range(3)]
+        probe_values = run(_feeds(source, profile, 2, _PROBE_SEED, None, given, shapes_only))
         per_model_values.append(_value_ranges(tensors, seen_values, probe_values))
         seen = [_shapes(v) for v in seen_values]
         probe = _shapes(probe_values)
@@ -108,16 +112,27 @@ def observed_shapes(source: Any, tensors: Sequence[str], feeds: Sequence[Mapping
 
 
 def _feeds(
-    source: Any, profile: Profile, bound: int, seed: int, sample_data: Mapping[str, np.ndarray] | None, values: Profile | None = None
+    source: Any,
+    profile: Profile,
+    bound: int,
+    seed: int,
+    sample_data: Mapping[str, np.ndarray] | None,
+    values: Profile | None = None,
+    shapes_only: bool = False,
 ) -> dict[str, np.ndarray]:
-    """Inputs at one bound of ``profile``; a model input given shape-tensor ``values`` takes that bound's values."""
+    """Inputs at one bound of ``profile``; a model input given shape-tensor ``values`` takes that bound's values.
+
+    With ``shapes_only`` (no graph runs on them) floating inputs are zeros, not generated.
+    """
     from tftrt_kit.evaluate import sample_inputs
 
     shapes = {name: triple[bound] for name, triple in profile.items()}
     if sample_data and all(tuple(np.shape(sample_data.get(n))) == tuple(s) for n, s in shapes.items()):
         feeds = dict(sample_data)
     else:
-        feeds = sample_inputs(source.inputs, seed=seed + bound, shapes=shapes)
+        floats = {s.name: s.dtype for s in source.inputs if shapes_only and s.dtype in _FLOATS}
+        feeds = {name: np.zeros(shapes[name], dtype) for name, dtype in floats.items()}
+        feeds.update(sample_inputs([s for s in source.inputs if s.name not in floats], seed=seed + bound, shapes=shapes))
     dtypes = {spec.name: spec.dtype for spec in source.inputs}
     for name, triple in (values or {}).items():
         feeds[name] = np.asarray(triple[bound], dtype=dtypes[name]).reshape(shapes[name])
