@@ -217,7 +217,11 @@ class TensorRTBuilder:
             profiles, shape_tensors = self._profiles(network, options, check)
             check.profiles = profiles_to_json({n: s for n, s in p.items() if n not in shape_tensors} for p in profiles)
             check.shape_values = profiles_to_json({n: s for n, s in p.items() if n in shape_tensors} for p in profiles) if shape_tensors else []
-            plan, seconds = self._build(builder, network, parser, profiles, options, check)
+            serialized, seconds = self._build(builder, network, parser, profiles, options, check)
+            # The network reads its weights from the parser: both released before the plan is copied out.
+            del builder, network, parser
+            plan = bytes(serialized)
+            del serialized
         check.plan_bytes, check.build_seconds = len(plan), seconds
         return plan, check
 
@@ -238,7 +242,8 @@ class TensorRTBuilder:
             raise _build_error(str(err), check) from None
         return profiles, shape_tensors
 
-    def _build(self, builder: Any, network: Any, parser: Any, profiles: Sequence[Profile], options: BuildOptions, check: TensorRTCheck) -> tuple[bytes, float]:
+    def _build(self, builder: Any, network: Any, parser: Any, profiles: Sequence[Profile], options: BuildOptions, check: TensorRTCheck) -> tuple[Any, float]:
+        """The serialized plan (TensorRT's host memory) and the build's seconds."""
         from polygraphy.backend.trt import CreateConfig, EngineBytesFromNetwork, Profile
         from polygraphy.exception import PolygraphyException
 
@@ -257,8 +262,7 @@ class TensorRTBuilder:
             except PolygraphyException as err:
                 check.error = log.reason() or str(err)
                 raise _build_error(f"Expected {self.description} to build a {options.precision} plan. Received: {check.error}", check) from None
-        seconds = time.perf_counter() - started
-        return bytes(serialized), seconds
+        return serialized, time.perf_counter() - started
 
 
 def _unsupported(error: Any) -> UnsupportedNode:
