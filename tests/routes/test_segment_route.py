@@ -288,3 +288,18 @@ def test_a_part_holding_the_whole_graph_calls_the_signature(converted):
     native = tftrt_kit.load(result.artifact_dir, executor="tensorflow")
     feeds = sample_inputs(source.inputs, batch=2, seed=5)
     assert compare(source.run(feeds), native(feeds), executor="tensorflow").max_rel_error == 0.0
+
+
+def test_a_tf1_session_loader_restores_and_runs_the_artifact(converted):
+    """TF Serving and saved_model_cli load with the TF1 loader, which restores variables through the saver."""
+    source, result = converted("small_cnn")
+    feeds = sample_inputs(source.inputs, batch=2, seed=4)
+    reference = source.run(feeds)
+    with tf.compat.v1.Session(graph=tf.Graph()) as session:
+        meta_graph = tf.compat.v1.saved_model.loader.load(session, ["serve"], str(result.artifact_dir))
+        signature = meta_graph.signature_def[source.signature_key]
+        outputs = session.run(
+            {name: info.name for name, info in signature.outputs.items()},
+            {signature.inputs[name].name: value for name, value in feeds.items()},
+        )
+    assert compare(reference, outputs, executor="tensorflow").max_rel_error <= 1e-6
