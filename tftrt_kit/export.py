@@ -16,6 +16,7 @@ from typing import Any, Sequence
 from tftrt_kit.errors import ExportError
 from tftrt_kit.export_handlers import EXTRA_TF_HANDLERS
 from tftrt_kit.onnx_checks import check_onnx, check_onnx_io, check_standard_ops
+from tftrt_kit.onnx_fold import fold_constants
 
 DEFAULT_OPSET = 17
 
@@ -201,7 +202,7 @@ def finish_export(model: Any, input_names: Sequence[str], output_names: Sequence
     # (a binary config_proto attr fails with UnicodeDecodeError), so name them first.
     check_standard_ops(model)
     if options.fold_constants:
-        model = _fold_constants(model, options.keep_qdq)
+        model = fold_constants(model, options.keep_qdq)
     check_onnx(model, input_names, output_names)
     return model
 
@@ -280,24 +281,6 @@ def _rank_changed(model: Any, ranks: dict[str, int | None]) -> bool:
         ranks.get(o.name) is not None and o.type.tensor_type.HasField("shape") and len(o.type.tensor_type.shape.dim) != ranks[o.name]
         for o in model.graph.output
     )
-
-
-def _fold_constants(model, keep_qdq: bool):
-    import onnx_graphsurgeon as gs
-
-    from tftrt_kit.onnx_files import needs_external_data
-
-    # graphsurgeon runs the foldable part on ONNX Runtime from bytes: a model over
-    # 2 GiB is folded one partition at a time (each serialized alone), not whole.
-    partitioning = "basic" if needs_external_data(model) else None
-    graph = gs.import_onnx(model)
-    exclude = (lambda node: node.op == "QuantizeLinear") if keep_qdq else None
-    graph.fold_constants(should_exclude_node=exclude, error_ok=True, partitioning=partitioning).cleanup().toposort()
-    folded = gs.export_onnx(graph)
-    del folded.opset_import[:]
-    folded.opset_import.extend(model.opset_import)
-    folded.ir_version = model.ir_version
-    return folded
 
 
 def convert_to_fp16(model: Any) -> Any:
