@@ -12,7 +12,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from tftrt_kit._memory import collect_if_large
+from tftrt_kit._memory import collect_if_large, collections_skip_existing_objects
 from tftrt_kit.errors import ConfigError
 from tftrt_kit.evaluate import sample_inputs
 from tftrt_kit.profiles import evaluation_shapes, resolve_profiles
@@ -116,12 +116,14 @@ def convert(
     bench = _bench_options(benchmark)
     tolerances = tolerances if tolerances is not None else Tolerances()
     quiet_tensorflow()
-    with captured(), _shared_timing_cache(engine) as engine, _progress_bar(progress, 1 + len(routes) * 2 + (0 if bench is None else 1)) as bar:
+    with captured(), _shared_timing_cache(engine) as engine, _progress_bar(progress, 1 + len(routes) * 2 + (0 if bench is None else 1)) as bar, \
+            contextlib.ExitStack() as stack:
         from tftrt_kit.comparison import accuracy_inputs, benchmark_all
 
         bar.set_description("load source")
         loaded = load_source(source, signature=signature)
         collect_if_large(loaded)  # freezing's concrete functions and graphs (copies of the weights)
+        stack.enter_context(collections_skip_existing_objects())  # TensorFlow's modules and the loaded source
         inputs = accuracy_inputs(loaded, precision=precision, calibration_data=calibration_data, sample_data=sample_data)
         plan = resolve_profiles(loaded.inputs, shapes, inputs.feeds)
         shapes_used, shapes_note = evaluation_shapes(loaded.inputs, plan)
