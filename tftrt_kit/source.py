@@ -128,8 +128,8 @@ class Source:
         return self.weights.filled(self.graph_def)
 
     @functools.cached_property
-    def unknown_rank_tensors(self) -> frozenset[str]:
-        """Tensors of the frozen graph whose rank TensorFlow's shape inference leaves unknown (one graph import, weights left out)."""
+    def shapes_graph(self) -> Any:
+        """The frozen graph imported into a ``tf.Graph`` with its weights as Placeholders: every tensor's static dtype and shape, no weight values (imported once)."""
         import tensorflow as tf
 
         from tftrt_kit.graph_weights import is_large_const, without_weights
@@ -137,8 +137,12 @@ class Source:
         graph = tf.Graph()
         with graph.as_default():
             tf.graph_util.import_graph_def(without_weights(self.graph_def, is_large_const)[0], name="")
-        unknown = frozenset(t.name for op in graph.get_operations() for t in op.outputs if t.shape.rank is None)
-        return unknown
+        return graph
+
+    @functools.cached_property
+    def unknown_rank_tensors(self) -> frozenset[str]:
+        """Tensors of the frozen graph whose rank TensorFlow's shape inference leaves unknown (in :attr:`shapes_graph`)."""
+        return frozenset(t.name for op in self.shapes_graph.get_operations() for t in op.outputs if t.shape.rank is None)
 
     @functools.cached_property
     def op_defs(self) -> dict[str, Any]:

@@ -107,7 +107,7 @@ class SegmentRoute(StagedRoute):
     def _segment(self, run: RouteRun) -> None:
         from tftrt_kit.routes.segment_partition import GraphTensors
 
-        graph = run.values["graph"] = GraphTensors(run.source.graph_def)
+        graph = run.values["graph"] = GraphTensors(run.source.graph_def, run.source.shapes_graph)
         refined = self._refine(run.source, run.context, graph)
         run.result.details["refinement_rounds"] = refined.rounds
         run.result.details["tf2onnx_passes"] = refined.tf2onnx_passes
@@ -119,7 +119,7 @@ class SegmentRoute(StagedRoute):
         """Each part's inputs and outputs (its native function's signature), and the FLOPs coverage."""
         from tftrt_kit.routes.segment_partition import part_spec
 
-        graph = run.values.pop("graph")  # a second copy of the weights: not needed by the build or the save
+        graph = run.values.pop("graph")  # its last user: the build and the save need none of it
         segmentation = run.values["segmentation"]
         parts = run.values["parts"] = {p.name: p for p in (*segmentation.segments, *segmentation.islands)}
         segment_names = {s.name for s in segmentation.segments}

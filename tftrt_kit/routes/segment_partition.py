@@ -52,12 +52,15 @@ class GraphTensors:
     import holds no second copy of the weights.
     """
 
-    def __init__(self, graph_def: Any):
-        import tensorflow as tf
+    def __init__(self, graph_def: Any, graph: Any = None):
+        """Import ``graph_def`` that way, or take ``graph``, the same import already made (``Source.shapes_graph``)."""
+        if graph is None:
+            import tensorflow as tf
 
-        self.graph = tf.Graph()
-        with self.graph.as_default():
-            tf.graph_util.import_graph_def(without_weights(graph_def, is_large_const)[0], name="")
+            graph = tf.Graph()
+            with graph.as_default():
+                tf.graph_util.import_graph_def(without_weights(graph_def, is_large_const)[0], name="")
+        self.graph = graph
 
     def spec(self, tensor: str) -> TensorSpec:
         """The :class:`TensorSpec` of ``tensor`` (``"node:k"``)."""
