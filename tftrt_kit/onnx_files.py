@@ -4,7 +4,10 @@ Protobuf cannot serialize a message over 2 GiB, so a model whose tensors weigh m
 than :data:`EXTERNAL_DATA_BYTES` is never turned into bytes: it is saved with its
 tensors in one external data file next to it (``<file>.data``) and every consumer
 (``onnx.checker``, the TensorRT parser, ONNX Runtime) reads it from the path. Below
-the threshold nothing changes: one self-contained ``.onnx`` file, bytes in memory.
+the threshold nothing changes: one self-contained ``.onnx`` file. A model over
+:data:`tftrt_kit._memory.LARGE_GRAPH_BYTES` is written one initializer at a time and
+its consumers read that file: protobuf's ``SerializeToString`` held about three times
+the model at once (its growing buffer, then the Python bytes), beside the model.
 
 Tests lower the threshold to exercise the external-data path on tiny models:
 ``monkeypatch.setattr(tftrt_kit.onnx_files, "EXTERNAL_DATA_BYTES", 4096)``; it is
@@ -63,6 +66,13 @@ def _tensors(graph: Any) -> Iterator[Any]:
                 yield from _tensors(subgraph)
 
 
+def is_large(model: Any) -> bool:
+    """Whether ``model``'s tensors weigh more than :data:`tftrt_kit._memory.LARGE_GRAPH_BYTES` (written and read as a file)."""
+    from tftrt_kit import _memory
+
+    return tensor_bytes(model) > _memory.LARGE_GRAPH_BYTES
+
+
 def needs_external_data(model: Any) -> bool:
     """Whether ``model`` is saved with external data (its tensors weigh more than :data:`EXTERNAL_DATA_BYTES`)."""
     return tensor_bytes(model) > EXTERNAL_DATA_BYTES
@@ -91,7 +101,10 @@ def save_onnx(model: Any, path: Path, *, external: bool | None = None) -> str | 
     if external is None:
         external = needs_external_data(model)
     if not external:
-        path.write_bytes(model.SerializeToString())
+        if is_large(model):
+            write_streamed(model, path)
+        else:
+            path.write_bytes(model.SerializeToString())
         return None
     location = path.name + DATA_SUFFIX
     onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=location)
@@ -123,19 +136,75 @@ def _clear_default_locations(model: Any) -> None:
 
 @contextlib.contextmanager
 def model_on_disk(model: Any) -> Iterator[Path | None]:
-    """Yield a path to ``model`` saved with external data when it is large, else None (use it in memory).
+    """Yield a path to ``model`` saved when it is large (:func:`is_large`; external data past the 2 GiB limit), else None.
 
-    For consumers that cannot take a large model as bytes (the TensorRT parser,
-    ``onnx.checker``, ONNX Runtime): the file lives in a temporary directory removed
-    on exit.
+    For consumers that read a large model from a file (the TensorRT parser,
+    ``onnx.checker``, ONNX Runtime) rather than from bytes serialized in memory: the
+    file lives in a temporary directory removed on exit.
     """
-    if not needs_external_data(model):
+    external = needs_external_data(model)
+    if not external and not is_large(model):
         yield None
         return
     directory = Path(tempfile.mkdtemp(prefix="tftrt_kit-onnx-"))
     try:
         path = directory / "model.onnx"
-        save_onnx(model, path, external=True)
+        save_onnx(model, path, external=external)
         yield path
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def write_streamed(model: Any, path: Path) -> None:
+    """Write ``model`` self-contained to ``path``, serializing one initializer at a time.
+
+    Protobuf merges repeated occurrences of a message field, so the file is the model
+    without its initializers followed by one ``graph`` field per initializer, each
+    holding that initializer alone, its ``raw_data`` written straight from the model:
+    the model it parses to equals ``model``, and at most one tensor is copied at once.
+    """
+    import onnx
+
+    skeleton = onnx.ModelProto()
+    copy_fields(model, skeleton, skip={"graph"})
+    copy_fields(model.graph, skeleton.graph, skip={"initializer"})
+    with open(path, "wb") as file:
+        file.write(skeleton.SerializeToString())
+        del skeleton
+        for tensor in model.graph.initializer:
+            head = onnx.TensorProto()
+            copy_fields(tensor, head, skip={"raw_data"})
+            raw = tensor.raw_data if tensor.HasField("raw_data") else None
+            content = head.SerializeToString() + (_field_header(9, len(raw)) if raw is not None else b"")
+            size = len(content) + (len(raw) if raw is not None else 0)
+            file.write(_field_header(7, len(_field_header(5, size)) + size) + _field_header(5, size) + content)
+            if raw is not None:
+                file.write(raw)
+            del raw
+
+
+def _field_header(number: int, length: int) -> bytes:
+    """Protobuf wire bytes opening length-delimited field ``number`` of ``length`` bytes."""
+    return _varint(number << 3 | 2) + _varint(length)
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def copy_fields(source: Any, target: Any, skip: set[str]) -> None:
+    """Copy every set field of protobuf message ``source`` into ``target`` except those named in ``skip``."""
+    for field, value in source.ListFields():
+        if field.name in skip:
+            continue
+        if field.label == field.LABEL_REPEATED:
+            getattr(target, field.name).extend(value)
+        elif field.type == field.TYPE_MESSAGE:
+            getattr(target, field.name).CopyFrom(value)
+        else:
+            setattr(target, field.name, value)

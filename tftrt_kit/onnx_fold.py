@@ -103,9 +103,11 @@ def _without(model: Any, left_out: set[str]) -> Any:
     """A copy of ``model`` whose initializers named in ``left_out`` hold no value (their name, type and dims kept)."""
     import onnx
 
+    from tftrt_kit.onnx_files import copy_fields
+
     light = onnx.ModelProto()
-    _copy_fields(model, light, skip={"graph"})
-    _copy_fields(model.graph, light.graph, skip={"initializer"})
+    copy_fields(model, light, skip={"graph"})
+    copy_fields(model.graph, light.graph, skip={"initializer"})
     for tensor in model.graph.initializer:
         if tensor.name not in left_out:
             light.graph.initializer.add().CopyFrom(tensor)
@@ -118,6 +120,8 @@ def _without(model: Any, left_out: set[str]) -> Any:
 
 def _write_back(model: Any, folded: Any, left_out: set[str]) -> None:
     """Make ``model`` the ``folded`` model, keeping its own tensors for the weights ``folded`` holds as stand-ins."""
+    from tftrt_kit.onnx_files import copy_fields
+
     kept = {t.name for t in folded.graph.initializer if t.name in left_out}
     initializers = model.graph.initializer
     for index in reversed(range(len(initializers))):
@@ -125,24 +129,11 @@ def _write_back(model: Any, folded: Any, left_out: set[str]) -> None:
             del initializers[index]
     for field in [f.name for f, _ in model.ListFields() if f.name != "graph"]:
         model.ClearField(field)
-    _copy_fields(folded, model, skip={"graph"})
+    copy_fields(folded, model, skip={"graph"})
     for field in [f.name for f, _ in model.graph.ListFields() if f.name != "initializer"]:
         model.graph.ClearField(field)
-    _copy_fields(folded.graph, model.graph, skip={"initializer"})
+    copy_fields(folded.graph, model.graph, skip={"initializer"})
     initializers.extend(t for t in folded.graph.initializer if t.name not in kept)
-
-
-def _copy_fields(source: Any, target: Any, skip: set[str]) -> None:
-    """Copy every set field of protobuf message ``source`` into ``target`` except those named in ``skip``."""
-    for field, value in source.ListFields():
-        if field.name in skip:
-            continue
-        if field.label == field.LABEL_REPEATED:
-            getattr(target, field.name).extend(value)
-        elif field.type == field.TYPE_MESSAGE:
-            getattr(target, field.name).CopyFrom(value)
-        else:
-            setattr(target, field.name, value)
 
 
 def _nbytes(tensor: Any) -> int:
