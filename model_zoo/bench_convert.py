@@ -134,7 +134,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         report = tftrt_kit.convert(str(args.convert_both), routes=ROUTES, output_dir=work / "both", benchmark=False, overwrite=True)
         for route, result in report.routes.items():
-            print(f"{route}: ok={result.ok} seconds={result.conversion_seconds} artifact_MiB={result.sizes.get('artifact_bytes', 0) / 2**20:.1f} {result.error or ''}")
+            accuracy = result.accuracy
+            against_tf = f" vs TF on {accuracy.executor}: max_abs={accuracy.max_abs_error:.3g} max_rel={accuracy.max_rel_error:.3g}" if accuracy else ""
+            print(
+                f"{route}: ok={result.ok} seconds={result.conversion_seconds} "
+                f"artifact_MiB={result.sizes.get('artifact_bytes', 0) / 2**20:.1f}{against_tf} {result.error or ''}"
+            )
         return 0 if all(r.ok for r in report.routes.values()) else 1
     names = [n for n in args.models.split(",") if n]
     if names:
