@@ -12,10 +12,12 @@ stays in the SavedModel's variable it came from.
 from __future__ import annotations
 
 import dataclasses
+import gc
 from typing import Any
 
 import numpy as np
 
+from tftrt_kit import _memory
 from tftrt_kit.graph_weights import Weights, is_weight_value, named, put_back, split_weights, without_weights
 from tftrt_kit.inline import has_calls, inline_calls
 
@@ -70,6 +72,8 @@ def freeze(function: Any) -> Frozen:
     outputs = tuple(t.name for t in function.outputs)
     light, weights = split_weights(_reachable(graph_def, [*inputs, *outputs]), variables)
     del graph_def
+    if weights.nbytes > _memory.LARGE_GRAPH_BYTES:
+        gc.collect()  # the converter's graph (zeros the size of the weights) is held by its reference cycles
     for node in light.node:
         # Colocation with nodes a part leaves out (a model input) fails the part's import;
         # a pruned function (TensorFlow's own freezing) drops these too.

@@ -78,13 +78,15 @@ class Weights:
         return variables + sum(a.nbytes for a in self.arrays.values())
 
     def value(self, name: str) -> np.ndarray:
-        """The value of weight ``name`` (a variable is read now, into a new array, even inside a graph context)."""
+        """The value of weight ``name``: a variable's is a read-only view of its buffer (no copy), read eagerly even inside a graph context."""
         if name not in self.variables:
             return self.arrays[name]
         from tensorflow.python.eager import context
 
-        with context.eager_mode():  # tf2onnx converts inside a tf.Graph: read the variable eagerly
-            return self.variables[name].numpy()
+        with context.eager_mode():  # tf2onnx converts inside a tf.Graph
+            value = np.asarray(self.variables[name].read_value())
+        value.flags.writeable = False
+        return value
 
     def contents(self) -> Mapping[str, bytes]:
         """Node name -> the weight's ``tensor_content`` bytes, made when asked (tf2onnx's ``const_node_values``)."""
@@ -105,6 +107,9 @@ class Weights:
 class _Contents(Mapping):
     def __init__(self, weights: Weights):
         self._weights = weights
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._weights  # Mapping's own would read the value to answer
 
     def __getitem__(self, name: str) -> bytes:
         if name not in self._weights:
