@@ -85,7 +85,7 @@ def _foldable_weights(model: Any) -> set[str]:
     for node in graph.node:
         for name in node.input:
             readers.setdefault(name, []).append(node)
-    outputs = {o.name for o in graph.output}
+    graph_io = {o.name for o in graph.output} | {i.name for i in graph.input}  # an initializer may also be a graph input
 
     def may_read_value(node: Any) -> bool:
         if all(i in constant for i in node.input):
@@ -95,7 +95,7 @@ def _foldable_weights(model: Any) -> set[str]:
     return {
         t.name
         for t in graph.initializer
-        if _nbytes(t) >= WEIGHT_BYTES and t.name not in outputs and not any(may_read_value(n) for n in readers.get(t.name, ()))
+        if _nbytes(t) >= WEIGHT_BYTES and t.name not in graph_io and not any(may_read_value(n) for n in readers.get(t.name, ()))
     }
 
 
