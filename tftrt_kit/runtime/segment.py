@@ -94,7 +94,6 @@ class SegmentArtifactModel:
         return f"SegmentArtifactModel({str(self.directory)!r}, executor={self.executor!r}, segments=[{segments}], islands={self.islands})"
 
 
-
 class NativeFunctions:
     """The native part functions of a segment artifact, its SavedModel loaded on first use.
 
