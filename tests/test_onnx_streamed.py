@@ -65,3 +65,13 @@ def test_large_model_is_checked_parsed_and_run_from_its_file(monkeypatch, tmp_pa
 
     check = TensorRTBuilder("tensorrt_rtx").check(model)
     assert check.accepted and check.network_layers > 0
+
+
+def test_external_data_save_leaves_the_model_untouched(tmp_path):
+    model = _model()
+    before = model.SerializeToString()
+    location = onnx_files.save_onnx(model, tmp_path / "m.onnx", external=True)
+    assert model.SerializeToString() == before
+    assert (tmp_path / location).stat().st_size == 32 * 16 * 4  # W; the float_data bias and the small shape stay inline
+    onnx.checker.check_model(str(tmp_path / "m.onnx"))
+    assert onnx_files.load_onnx(tmp_path / "m.onnx") == model

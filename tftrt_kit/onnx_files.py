@@ -81,9 +81,9 @@ def needs_external_data(model: Any) -> bool:
 def save_onnx(model: Any, path: Path, *, external: bool | None = None) -> str | None:
     """Write ``model`` to ``path``, with its tensors in ``<path name>.data`` when it is large.
 
-    The model keeps its tensors in memory: saving with external data moves them out
-    of the proto, and they are read back from the file just written, so no second
-    copy of the weights is made.
+    The model is not modified: its tensors are written out one at a time
+    (:func:`write_streamed`), never moved out of the proto and read back (protobuf's
+    arena would keep both copies until the model dies).
 
     Args:
         model: An ``onnx.ModelProto``.
@@ -94,23 +94,18 @@ def save_onnx(model: Any, path: Path, *, external: bool | None = None) -> str | 
         The external data file's name (relative to ``path``'s folder), or None when
         the model was written as one self-contained file.
     """
-    import onnx
-    from onnx.external_data_helper import load_external_data_for_model
-
     path = Path(path)
     if external is None:
         external = needs_external_data(model)
-    if not external:
-        if is_large(model):
-            write_streamed(model, path)
-        else:
-            path.write_bytes(model.SerializeToString())
-        return None
-    location = path.name + DATA_SUFFIX
-    onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=location)
-    load_external_data_for_model(model, str(path.parent))
-    _clear_default_locations(model)
-    return location
+    if external:
+        location = path.name + DATA_SUFFIX
+        write_streamed(model, path, location)
+        return location
+    if is_large(model):
+        write_streamed(model, path)
+    else:
+        path.write_bytes(model.SerializeToString())
+    return None
 
 
 def load_onnx(path: Path) -> Any:
@@ -155,26 +150,41 @@ def model_on_disk(model: Any) -> Iterator[Path | None]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def write_streamed(model: Any, path: Path) -> None:
-    """Write ``model`` self-contained to ``path``, serializing one initializer at a time.
+def write_streamed(model: Any, path: Path, data_file: str | None = None) -> None:
+    """Write ``model`` to ``path`` one initializer at a time; with ``data_file``, its tensors go to that file next to it.
 
     Protobuf merges repeated occurrences of a message field, so the file is the model
     without its initializers followed by one ``graph`` field per initializer, each
-    holding that initializer alone, its ``raw_data`` written straight from the model:
-    the model it parses to equals ``model``, and at most one tensor is copied at once.
+    holding that initializer alone: the model it parses to equals ``model``, and at most
+    one tensor is copied at once. With ``data_file``, each initializer's ``raw_data`` of
+    1 KiB or more is appended to it instead and referenced (location, offset, length),
+    as ``onnx.save_model(..., save_as_external_data=True, all_tensors_to_one_file=True)``
+    does; ``model`` itself is never modified.
     """
+    import sys
+
     import onnx
 
+    path = Path(path)
     skeleton = onnx.ModelProto()
     copy_fields(model, skeleton, skip={"graph"})
     copy_fields(model.graph, skeleton.graph, skip={"initializer"})
-    with open(path, "wb") as file:
+    with contextlib.ExitStack() as files:
+        file = files.enter_context(open(path, "wb"))
+        data = files.enter_context(open(path.parent / data_file, "wb")) if data_file else None
         file.write(skeleton.SerializeToString())
         del skeleton
         for tensor in model.graph.initializer:
             head = onnx.TensorProto()
             copy_fields(tensor, head, skip={"raw_data"})
             raw = tensor.raw_data if tensor.HasField("raw_data") else None
+            if data is not None and raw is not None and sys.getsizeof(raw) >= 1024:  # onnx.save_model's size_threshold
+                del head.external_data[:]
+                head.data_location = onnx.TensorProto.EXTERNAL
+                for key, value in (("location", data_file), ("offset", data.tell()), ("length", len(raw))):
+                    head.external_data.add(key=key, value=str(value))
+                data.write(raw)
+                raw = None
             content = head.SerializeToString() + (_field_header(9, len(raw)) if raw is not None else b"")
             size = len(content) + (len(raw) if raw is not None else 0)
             file.write(_field_header(7, len(_field_header(5, size)) + size) + _field_header(5, size) + content)
