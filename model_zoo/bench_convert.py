@@ -74,11 +74,14 @@ def convert_once(saved_model: Path, route: str, out: Path) -> tuple[float, int, 
     return seconds, result.sizes.get("artifact_bytes", 0), None
 
 
-def compare_routes(names: Sequence[str], rounds: int, work: Path) -> None:
-    """Print seconds and artifact sizes of both routes per model, rounds interleaved."""
+def compare_routes(names: Sequence[str], rounds: int, work: Path, warmup: bool = True) -> None:
+    """Print seconds and artifact sizes of both routes per model, rounds interleaved (after one uncounted warm-up conversion per route)."""
     print(f"{'model':<14} {'round':>5} {'segment_s':>10} {'onnx_s':>8} {'seg/onnx':>9} {'seg_MiB':>8} {'onnx_MiB':>9} {'size ratio':>10}")
-    for name in names:
+    for position, name in enumerate(names):
         saved_model = export_saved_model(name, work)
+        if warmup and position == 0:
+            warm = {route: convert_once(saved_model, route, work / f"{name}_{route}")[0] for route in ROUTES}
+            print(f"{name:<14} {'warm':>5} {warm['segment']:>10.1f} {warm['onnx']:>8.1f}   (warm-up, not counted)")
         ratios = []
         for index in range(rounds):
             order = ROUTES if index % 2 == 0 else ROUTES[::-1]
@@ -118,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m model_zoo.bench_convert", description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default="ResNet50,MobileNetV2,ConvNeXtTiny", help=f"comma list of {', '.join(SHAPES)}, or ''")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--no-warmup", action="store_true", help="count the process's first conversion too")
     parser.add_argument("--peak-rss", default="", help="model to convert by both routes under /usr/bin/time -v")
     parser.add_argument("--out", type=Path, default=None, help="work directory (default: a temporary one)")
     parser.add_argument("--export-only", default="", help=argparse.SUPPRESS)
@@ -143,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if all(r.ok for r in report.routes.values()) else 1
     names = [n for n in args.models.split(",") if n]
     if names:
-        compare_routes(names, args.rounds, work)
+        compare_routes(names, args.rounds, work, warmup=not args.no_warmup)
     if args.peak_rss:
         peak_rss(args.peak_rss, work)
     return 0
