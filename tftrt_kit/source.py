@@ -278,7 +278,7 @@ def _export_keras(model: Any, directory: Path) -> None:
 
 
 def _load_saved_model(path: Path) -> Any:
-    import tensorflow as tf
+    from tftrt_kit.saved_model_load import load_saved_model
 
     try:
         contents = sorted(p.name for p in path.iterdir())
@@ -290,7 +290,7 @@ def _load_saved_model(path: Path) -> Any:
             f"containing {contents[:10] or 'nothing'}."
         )
     try:
-        return tf.saved_model.load(str(path))
+        return load_saved_model(path)
     except Exception as err:
         raise SourceError(
             f"Expected a loadable SavedModel. Received: path={str(path)!r}, which TensorFlow failed to "

@@ -218,7 +218,8 @@ class SegmentRoute(StagedRoute):
     def _write(self, source, context, segmentation, parts, specs, models, outcomes, result) -> None:
         import tensorflow as tf
 
-        from tftrt_kit.routes.segment_partition import native_function, unread_variable_lists, variable_handles, whole_graph_function
+        from tftrt_kit.routes.segment_partition import native_function, variable_handles, whole_graph_function
+        from tftrt_kit.saved_model_load import unread_variable_lists
 
         with atomic_directory(context.output_dir / "segment", overwrite=context.overwrite) as staging:
             # The source's own loaded object: its functions and variables are what the

@@ -199,27 +199,6 @@ def variable_handles(source: Any, loaded: Any) -> dict[str, Any]:
     return {name: handle for name, handle in zip(placeholders, handles) if name in consts and handle.dtype.name == "resource"}
 
 
-def unread_variable_lists(loaded: Any) -> list[str]:
-    """Attributes of ``loaded`` holding only variables that none of its functions reads.
-
-    Keras 3's ``model.export`` saves every weight twice, under ``variables`` (read by
-    the signatures) and ``_all_variables`` (read by nothing): re-saved as is, the
-    segment artifact would carry the weights twice. A list is unread when no signature
-    and no restored function of ``loaded`` captures any of its variables' handles.
-    """
-    import tensorflow as tf
-
-    functions = [*loaded.signatures.values()]
-    for value in vars(loaded).values():
-        functions.extend(getattr(value, "concrete_functions", ()))
-    read = {id(t) for function in functions for t in function.captured_inputs}
-    unread = []
-    for name, value in vars(loaded).items():
-        if isinstance(value, list) and value and all(isinstance(v, tf.Variable) and id(v.handle) not in read for v in value):
-            unread.append(name)
-    return unread
-
-
 def native_function(
     graph_def: Any,
     nodes: Iterable[str],
