@@ -31,3 +31,32 @@ def test_a_savedmodel_without_unread_variables_loads_as_tensorflow_loads_it(tmp_
     np.testing.assert_array_equal(loaded.w.numpy(), module.w.numpy())
     x = tf.constant([[1.0, 2.0]])
     np.testing.assert_array_equal(loaded.f(x).numpy(), module.f(x).numpy())
+
+
+def test_a_savedmodel_is_parsed_once_when_its_checkpoint_restores_in_place(tmp_path, monkeypatch):
+    module = tf.Module()
+    module.w = tf.Variable(np.arange(4, dtype=np.float32))
+    module.f = tf.function(lambda x: x * module.w, input_signature=[tf.TensorSpec([4], tf.float32)])
+    tf.saved_model.save(module, str(tmp_path / "m"), signatures={"serving_default": module.f})
+    calls = []
+    real_load = tf.saved_model.load
+    monkeypatch.setattr(tf.saved_model, "load", lambda *a, **k: calls.append(k.get("options")) or real_load(*a, **k))
+    loaded = load_saved_model(tmp_path / "m")
+    assert len(calls) == 1
+    np.testing.assert_array_equal(loaded.signatures["serving_default"](x=tf.ones([4]))["output_0"].numpy(), module.w.numpy())
+
+
+def test_a_tf1_savedmodel_falls_back_to_tensorflows_load(tmp_path):
+    export_dir = str(tmp_path / "v1")
+    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+        x = tf.compat.v1.placeholder(tf.float32, [None, 3], name="x")
+        w = tf.compat.v1.get_variable("w", initializer=tf.constant([[1.0], [2.0], [3.0]]))
+        y = tf.matmul(x, w, name="y")
+        session.run(tf.compat.v1.global_variables_initializer())
+        builder = tf.compat.v1.saved_model.Builder(export_dir)
+        signature = tf.compat.v1.saved_model.predict_signature_def({"x": x}, {"y": y})
+        builder.add_meta_graph_and_variables(session, ["serve"], signature_def_map={"serving_default": signature})
+        builder.save()
+    loaded = load_saved_model(tmp_path / "v1")
+    got = loaded.signatures["serving_default"](x=tf.constant([[1.0, 1.0, 1.0]]))["y"].numpy()
+    np.testing.assert_array_equal(got, [[6.0]])

@@ -4,9 +4,9 @@ Keras 3's ``model.export`` saves every weight twice, under ``variables`` (read b
 signatures) and ``_all_variables`` (read by nothing). ``tf.saved_model.load`` restores
 both: VGG16 took 1.1 GiB instead of 0.55, and deleting the unread copy afterwards frees
 no memory (TensorFlow's CPU allocator keeps it). So the SavedModel is first loaded
-without variable values; when it has such unread lists they are dropped and the rest
-is restored from its checkpoint, which must then give every remaining object its value.
-Any other case, or any failure of that restore, takes TensorFlow's plain load.
+without variable values, such unread lists are dropped, and the rest is restored from
+its checkpoint, which must give every remaining object its value. A SavedModel without
+a checkpoint, or one this restore cannot match, takes TensorFlow's plain load.
 """
 
 from __future__ import annotations
@@ -23,17 +23,16 @@ def load_saved_model(path: Path) -> Any:
     if Path(f"{prefix}.index").is_file():
         loaded = tf.saved_model.load(str(path), options=tf.saved_model.LoadOptions(experimental_skip_checkpoint=True))
         unread = unread_variable_lists(loaded)
-        if unread:
-            for name in unread:
-                delattr(loaded, name)
-            try:
-                status = tf.train.Checkpoint(root=loaded).read(str(prefix))
-                status.assert_existing_objects_matched()
-                status.expect_partial()  # the dropped lists' values stay in the checkpoint, unread on purpose
-                return loaded
-            except Exception:  # noqa: BLE001 - a checkpoint this restore cannot match: TensorFlow's own load
-                pass
-        del loaded
+        for name in unread:
+            delattr(loaded, name)
+        try:
+            # Restored in place, with or without dropped lists: loading again would parse every function twice.
+            status = tf.train.Checkpoint(root=loaded).read(str(prefix))
+            status.assert_existing_objects_matched()
+            status.expect_partial()  # a dropped list's values stay in the checkpoint, unread on purpose
+            return loaded
+        except Exception:  # noqa: BLE001 - a checkpoint this restore cannot match (e.g. a TF1 name-based one): TensorFlow's own load
+            del loaded
     return tf.saved_model.load(str(path))
 
 
