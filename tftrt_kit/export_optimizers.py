@@ -94,7 +94,9 @@ def _put_weights_back(model: Any, weights: dict[str, Any]) -> None:
     """Fill ``model``'s weightless tensors from ``weights``, emptied as it goes (each value dropped once copied)."""
     import onnx
 
-    for tensor in _tensors(model.graph):
+    from tftrt_kit.onnx_files import graph_tensors
+
+    for tensor in graph_tensors(model.graph):
         location = next((e.value for e in tensor.external_data if e.key == "location"), None)
         if tensor.data_location != onnx.TensorProto.EXTERNAL or location not in weights:
             continue
@@ -144,17 +146,3 @@ def _weightless(value: Any, location: str) -> Any:
     light.t.data_location = onnx.TensorProto.EXTERNAL
     light.t.external_data.add(key="location", value=location)
     return light
-
-
-def _tensors(graph: Any) -> Iterator[Any]:
-    """Every ``TensorProto`` of an ``onnx.GraphProto``: initializers and tensor attributes, subgraphs included."""
-    yield from graph.initializer
-    for node in graph.node:
-        for attribute in node.attribute:
-            if attribute.HasField("t"):
-                yield attribute.t
-            yield from attribute.tensors
-            if attribute.HasField("g"):
-                yield from _tensors(attribute.g)
-            for body in attribute.graphs:
-                yield from _tensors(body)

@@ -38,7 +38,7 @@ def tensor_bytes(model: Any) -> int:
     and the whole model past 2 GiB cannot be serialized at all. Tensors already in
     external data count nothing; string tensors count their serialized size.
     """
-    return sum(_data_bytes(tensor) for tensor in _tensors(model.graph))
+    return sum(_data_bytes(tensor) for tensor in graph_tensors(model.graph))
 
 
 def _data_bytes(tensor: Any) -> int:
@@ -53,7 +53,8 @@ def _data_bytes(tensor: Any) -> int:
     return math.prod(tensor.dims) * onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type).itemsize
 
 
-def _tensors(graph: Any) -> Iterator[Any]:
+def graph_tensors(graph: Any) -> Iterator[Any]:
+    """Every ``TensorProto`` of an ``onnx.GraphProto``: initializers and tensor attributes, subgraphs included."""
     yield from graph.initializer
     for node in graph.node:
         for attribute in node.attribute:
@@ -61,9 +62,9 @@ def _tensors(graph: Any) -> Iterator[Any]:
                 yield attribute.t
             yield from attribute.tensors
             if attribute.HasField("g"):
-                yield from _tensors(attribute.g)
+                yield from graph_tensors(attribute.g)
             for subgraph in attribute.graphs:
-                yield from _tensors(subgraph)
+                yield from graph_tensors(subgraph)
 
 
 def is_large(model: Any) -> bool:
@@ -124,7 +125,7 @@ def load_onnx(path: Path) -> Any:
 def _clear_default_locations(model: Any) -> None:
     import onnx
 
-    for tensor in _tensors(model.graph):
+    for tensor in graph_tensors(model.graph):
         if tensor.HasField("data_location") and tensor.data_location == onnx.TensorProto.DEFAULT:
             tensor.ClearField("data_location")
 
