@@ -44,6 +44,17 @@ def small_cnn() -> keras.Model:
 
 
 @register
+def padded_conv() -> keras.Model:
+    """ResNet's stem: ZeroPadding2D then a "valid" strided Conv2D (tf2onnx merges the Pad into the Conv)."""
+    inputs = keras.Input((16, 16, 3), name="image")
+    x = keras.layers.ZeroPadding2D(3)(inputs)
+    x = keras.layers.Conv2D(8, 7, strides=2, bias_initializer="random_normal", activation="relu")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(4, bias_initializer="random_normal")(x)
+    return keras.Model(inputs, outputs, name="padded_conv")
+
+
+@register
 def attention_block() -> keras.Model:
     """Dense + LayerNormalization + MultiHeadAttention over a (batch, 8, 16) sequence."""
     inputs = keras.Input((8, 16), name="tokens")

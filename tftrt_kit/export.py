@@ -241,7 +241,7 @@ def _tf2onnx(graph_def, weights, inputs, outputs, options, renames, name, trace,
             with tf.Graph().as_default():
                 optimized = grappler.optimize(inputs, outputs, graph_def, weights=weights)
             tracker = OriginTracker({n.op for n in optimized.node}, options.opset, EXTRA_TF_HANDLERS) if trace else None
-            with tf.Graph().as_default() as tf_graph:
+            with tf.Graph().as_default() as tf_graph, tracker.rewriters_use_tf2onnx_handlers() if tracker else contextlib.nullcontext():
                 tf.import_graph_def(optimized, name="")
                 del optimized
                 ranks = {renames.get(o, o): tf_graph.get_tensor_by_name(o).shape.rank for o in outputs}

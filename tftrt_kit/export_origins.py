@@ -3,10 +3,12 @@
 tf2onnx converts a TF node by calling its op handler, which rewrites the node in
 place and may add nodes (a Conv2D gains Transposes, a Gelu several math nodes). The
 origin of every node a handler adds is therefore the node being handled. The
-tracker records exactly that through tf2onnx's own extension points, without
-patching it: it wraps each op's registered handler as a ``custom_op_handlers``
-entry, and a ``custom_rewriter`` (run after tf2onnx's rewriters, before any
-handler) marks the nodes that already exist as their own origins.
+tracker records exactly that through tf2onnx's own extension points: it wraps each
+op's registered handler as a ``custom_op_handlers`` entry, and a ``custom_rewriter``
+(run after tf2onnx's rewriters, before any handler) marks the nodes that already
+exist as their own origins. One lookup is redirected while converting
+(:meth:`OriginTracker.rewriters_use_tf2onnx_handlers`): tf2onnx's rewriters that
+compose ops must get tf2onnx's handlers, not the wrappers.
 
 tf2onnx's optimizers run later and replace nodes with nodes of their own (an
 Einsum decomposed into Transpose/MatMul/Reshape, a Squeeze split off a Mean, a
@@ -19,9 +21,10 @@ nodes reads and the nodes that read what the group computes.
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 from collections import deque
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 
 class OriginTracker:
@@ -53,6 +56,47 @@ class OriginTracker:
     def custom_op_handlers(self) -> dict[str, tuple[Any, list]]:
         """``custom_op_handlers`` for ``process_tf_graph``: every tracked op type, wrapped."""
         return {op: (self._handle, []) for op in self.op_types}
+
+    @contextlib.contextmanager
+    def rewriters_use_tf2onnx_handlers(self) -> Iterator[None]:
+        """Within the block, ``tf_op.find_effective_op`` answers from tf2onnx's own handlers.
+
+        tf2onnx adds ``custom_op_handlers`` to the very mapping ``find_effective_op``
+        reads, as wrappers that only work when its dispatch calls them. A rewriter
+        composing ops through that lookup (conv2d_with_pad's Conv2D, random_uniform's
+        Fill) then failed half-way, which tf2onnx only logs: a Pad merged into a
+        Conv2D lost its pads (ResNet's first convolution computed without padding).
+        The nodes such a handler call makes trace to the node it converts.
+        """
+        from tf2onnx import handler
+
+        original = handler.tf_op.__dict__["find_effective_op"]
+
+        def find_effective_op(name: str, domain: str | None = None) -> Any:
+            if domain is not None or name not in self._mapping:
+                return original.__func__(name, domain)
+            func, kwargs = self._mapping[name]
+            return self._traced(func), kwargs
+
+        handler.tf_op.find_effective_op = staticmethod(find_effective_op)
+        try:
+            yield
+        finally:
+            handler.tf_op.find_effective_op = original
+
+    def _traced(self, func: Any) -> Any:
+        """``func`` (a tf2onnx handler a rewriter calls) marking the nodes it makes with the converted node's origin."""
+
+        def call(ctx: Any, node: Any, **kwargs: Any) -> Any:
+            before = set(ctx.get_nodes())
+            result = func(ctx, node, **kwargs)
+            for created in ctx.get_nodes():
+                if created not in before:
+                    self._mark(created, node.name)
+            self._mark(node, node.name)
+            return result
+
+        return call
 
     def custom_rewriter(self) -> list[Any]:
         """``custom_rewriter`` for ``process_tf_graph``: marks the nodes existing before any handler runs."""

@@ -64,7 +64,7 @@ def _check_partition(source, manifest):
 
 @pytest.mark.parametrize("name, segments, islands", [
     ("small_cnn", 1, 0), ("middle_op", 2, 1), ("two_inputs_two_outputs", 1, 0), ("diamond", 2, 1), ("mobilenet_v2", 1, 0),
-    ("swish_cnn", 1, 0),
+    ("swish_cnn", 1, 0), ("padded_conv", 1, 0),
 ])
 def test_segments_and_parity(converted, name, segments, islands):
     source, result = converted(name)
