@@ -20,6 +20,7 @@ import numpy as np
 from tftrt_kit import _memory
 from tftrt_kit.graph_weights import Weights, is_weight_value, named, put_back, split_weights, without_weights
 from tftrt_kit.inline import has_calls, inline_calls
+from tftrt_kit.segment.graph import parse_tensor_name
 
 
 @dataclasses.dataclass
@@ -89,13 +90,13 @@ def _reachable(graph_def: Any, tensors: list[str]) -> Any:
     """``graph_def`` (modified) keeping only the nodes ``tensors`` depend on, as a pruned function keeps them."""
     by_name = {node.name: node for node in graph_def.node}
     seen: set[str] = set()
-    stack = [t.lstrip("^").split(":")[0] for t in tensors]
+    stack = [parse_tensor_name(t).node for t in tensors]
     while stack:
         name = stack.pop()
         if name in seen or name not in by_name:
             continue
         seen.add(name)
-        stack.extend(i.lstrip("^").split(":")[0] for i in by_name[name].input)
+        stack.extend(parse_tensor_name(i).node for i in by_name[name].input)
     for index in reversed(range(len(graph_def.node))):
         if graph_def.node[index].name not in seen:
             del graph_def.node[index]

@@ -88,6 +88,10 @@ class Weights:
         value.flags.writeable = False
         return value
 
+    def content(self, name: str) -> bytes:
+        """The ``tensor_content`` bytes of weight ``name``."""
+        return const_content(self.value(name))
+
     def contents(self) -> Mapping[str, bytes]:
         """Node name -> the weight's ``tensor_content`` bytes, made when asked (tf2onnx's ``const_node_values``)."""
         return _Contents(self)
@@ -100,7 +104,7 @@ class Weights:
         full.CopyFrom(graph_def)
         for node in full.node:
             if node.op == "Const" and node.name in self:
-                node.attr["value"].tensor.tensor_content = np.ascontiguousarray(self.value(node.name)).tobytes()
+                node.attr["value"].tensor.tensor_content = self.content(node.name)
         return full
 
 
@@ -114,13 +118,18 @@ class _Contents(Mapping):
     def __getitem__(self, name: str) -> bytes:
         if name not in self._weights:
             raise KeyError(name)
-        return np.ascontiguousarray(self._weights.value(name)).tobytes()
+        return self._weights.content(name)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._weights.names)
 
     def __len__(self) -> int:
         return len(self._weights)
+
+
+def const_content(value: np.ndarray) -> bytes:
+    """A weight's value as a ``Const``'s ``tensor_content`` bytes (C order)."""
+    return np.ascontiguousarray(value).tobytes()
 
 
 def split_weights(graph_def: Any, variables: Mapping[str, Any] | None = None) -> tuple[Any, Weights]:

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from tftrt_kit.graph_weights import is_large_const, is_weight, without_weights
+from tftrt_kit.graph_weights import const_content, is_large_const, is_weight, without_weights
 from tftrt_kit.segment.graph import canonical_tensor_name, parse_tensor_name
 from tftrt_kit.source import TensorSpec
 
@@ -168,7 +168,7 @@ def part_graph_def(
         copy = sub.node.add()
         copy.CopyFrom(node)
         if arrays is not None and node.name in arrays:
-            copy.attr["value"].tensor.tensor_content = np.ascontiguousarray(arrays[node.name]).tobytes()
+            copy.attr["value"].tensor.tensor_content = const_content(arrays[node.name])
         del copy.input[:]
         for ref in node.input:
             parsed = parse_tensor_name(ref)
