@@ -42,14 +42,21 @@ def tensor_bytes(model: Any) -> int:
 
 
 def _data_bytes(tensor: Any) -> int:
+    import onnx
+
+    if tensor.data_location != onnx.TensorProto.EXTERNAL and tensor.data_type in (onnx.TensorProto.STRING, onnx.TensorProto.UNDEFINED):
+        return tensor.ByteSize()
+    return numeric_bytes(tensor)
+
+
+def numeric_bytes(tensor: Any) -> int:
+    """Bytes of an in-memory numeric tensor's value, from its dims and type (0 for external data, strings and undefined)."""
     import math
 
     import onnx
 
-    if tensor.data_location == onnx.TensorProto.EXTERNAL:
+    if tensor.data_location == onnx.TensorProto.EXTERNAL or tensor.data_type in (onnx.TensorProto.STRING, onnx.TensorProto.UNDEFINED):
         return 0
-    if tensor.data_type in (onnx.TensorProto.STRING, onnx.TensorProto.UNDEFINED):
-        return tensor.ByteSize()
     return math.prod(tensor.dims) * onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type).itemsize
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tftrt_kit.onnx_files import copy_fields, needs_external_data, numeric_bytes, tensor_bytes
+
 #: A tensor holding at least this many bytes is a weight that may stay out of folding.
 WEIGHT_BYTES = 1 << 20
 
@@ -39,7 +41,6 @@ def fold_constants(model: Any, keep_qdq: bool) -> Any:
         keep_qdq: Leave QuantizeLinear nodes unfolded (explicit quantization).
     """
     from tftrt_kit._memory import LARGE_GRAPH_BYTES
-    from tftrt_kit.onnx_files import tensor_bytes
 
     left_out = _foldable_weights(model) if tensor_bytes(model) > LARGE_GRAPH_BYTES else set()
     if not left_out:
@@ -51,8 +52,6 @@ def fold_constants(model: Any, keep_qdq: bool) -> Any:
 
 def _folded(model: Any, keep_qdq: bool) -> Any:
     import onnx_graphsurgeon as gs
-
-    from tftrt_kit.onnx_files import needs_external_data
 
     # graphsurgeon runs the foldable part on ONNX Runtime from bytes: a model over
     # 2 GiB is folded one partition at a time (each serialized alone), not whole.
@@ -95,15 +94,13 @@ def _foldable_weights(model: Any) -> set[str]:
     return {
         t.name
         for t in graph.initializer
-        if _nbytes(t) >= WEIGHT_BYTES and t.name not in graph_io and not any(may_read_value(n) for n in readers.get(t.name, ()))
+        if numeric_bytes(t) >= WEIGHT_BYTES and t.name not in graph_io and not any(may_read_value(n) for n in readers.get(t.name, ()))
     }
 
 
 def _without(model: Any, left_out: set[str]) -> Any:
     """A copy of ``model`` whose initializers named in ``left_out`` hold no value (their name, type and dims kept)."""
     import onnx
-
-    from tftrt_kit.onnx_files import copy_fields
 
     light = onnx.ModelProto()
     copy_fields(model, light, skip={"graph"})
@@ -120,8 +117,6 @@ def _without(model: Any, left_out: set[str]) -> Any:
 
 def _write_back(model: Any, folded: Any, left_out: set[str]) -> None:
     """Make ``model`` the ``folded`` model, keeping its own tensors for the weights ``folded`` holds as stand-ins."""
-    from tftrt_kit.onnx_files import copy_fields
-
     kept = {t.name for t in folded.graph.initializer if t.name in left_out}
     initializers = model.graph.initializer
     for index in reversed(range(len(initializers))):
@@ -134,14 +129,3 @@ def _write_back(model: Any, folded: Any, left_out: set[str]) -> None:
         model.graph.ClearField(field)
     copy_fields(folded.graph, model.graph, skip={"initializer"})
     initializers.extend(t for t in folded.graph.initializer if t.name not in kept)
-
-
-def _nbytes(tensor: Any) -> int:
-    """Bytes of an in-memory numeric tensor's value, from its dims and type (0 for other tensors)."""
-    import math
-
-    import onnx
-
-    if tensor.data_location == onnx.TensorProto.EXTERNAL or tensor.data_type in (onnx.TensorProto.STRING, onnx.TensorProto.UNDEFINED):
-        return 0
-    return math.prod(tensor.dims) * onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type).itemsize
