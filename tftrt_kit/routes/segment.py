@@ -220,6 +220,7 @@ class SegmentRoute(StagedRoute):
 
         from tftrt_kit.routes.segment_partition import native_function, variable_handles, whole_graph_function
         from tftrt_kit.saved_model_load import unread_variable_lists
+        from tftrt_kit.saved_model_save import save_saved_model
 
         with atomic_directory(context.output_dir / "segment", overwrite=context.overwrite) as staging:
             # The source's own loaded object: its functions and variables are what the
@@ -237,7 +238,7 @@ class SegmentRoute(StagedRoute):
             # Custom gradients (Keras' swish/silu) of a loaded SavedModel cannot be saved again;
             # an inference artifact needs none, and its signatures run the same without them.
             options = tf.saved_model.SaveOptions(experimental_custom_gradients=False)
-            tf.saved_model.save(loaded, str(staging), signatures=dict(loaded.signatures), options=options)
+            save_saved_model(loaded, staging, dict(loaded.signatures), options)
             assets = staging / ASSETS
             assets.mkdir(parents=True, exist_ok=True)
             entries = []
