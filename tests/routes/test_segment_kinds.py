@@ -166,6 +166,17 @@ PLAIN_TF = textwrap.dedent(
         for key, value in signature(**feeds).items():
             if not np.array_equal(value.numpy(), data["out/" + key]):
                 raise SystemExit(f"{name}: output {key} differs")
+        # The TF1 loader (TF Serving, saved_model_cli run) restores the variables through the SaverDef.
+        with tf.compat.v1.Session(graph=tf.Graph()) as session:
+            meta_graph = tf.compat.v1.saved_model.loader.load(session, ["serve"], case["artifact"])
+            tensors = meta_graph.signature_def["serving_default"]
+            feed = {tensors.inputs[k[3:]].name: data[k] for k in data.files if k.startswith("in/")}
+            outputs = session.run({k: v.name for k, v in tensors.outputs.items()}, feed)
+        for key, value in outputs.items():
+            expected = data["out/" + key]
+            same = np.array_equal(value, expected) if expected.dtype.kind in "SUO" else np.allclose(value, expected, rtol=1e-5, atol=1e-6)
+            if not same:
+                raise SystemExit(f"{name}: output {key} differs under the TF1 loader")
     assert "tftrt_kit" not in sys.modules
     print(len(cases))
     """
@@ -173,7 +184,7 @@ PLAIN_TF = textwrap.dedent(
 
 
 def test_plain_tensorflow_runs_every_artifact_exactly(kinds, tmp_path):
-    """DESIGN.md invariant 1 for every kind, in one process that never imports tftrt_kit."""
+    """DESIGN.md invariant 1 for every kind, in one process that never imports tftrt_kit, by the TF2 and the TF1 loader."""
     cases = {}
     for name in NAMES:
         saved_model, report = kinds(name)
