@@ -7,11 +7,14 @@ import onnx
 import pytest
 import tensorflow as tf
 
+import tftrt_kit
 from tftrt_kit.engines.onnxruntime import OnnxRuntimeExecutor
-from tftrt_kit.errors import UnsupportedOpError
+from tftrt_kit.errors import ExportError, UnsupportedOpError
 from tftrt_kit.evaluate import compare, sample_inputs
 from tftrt_kit.export import ExportOptions, convert_to_fp16, export_source
 from tftrt_kit.onnx_checks import foreign_nodes
+from tftrt_kit.routes.base import RouteContext
+from tftrt_kit.routes.segment import SegmentRoute
 from tftrt_kit.source import load_source
 
 
@@ -122,3 +125,28 @@ def test_an_output_whose_rank_tf2onnx_changed_is_noticed():
     model = helper.make_model(graph)
     assert _rank_changed(model, {"output": 4})
     assert not _rank_changed(model, {"output": 5}) and not _rank_changed(model, {"output": None})
+
+
+def _half_done_rewriter(g, ops):
+    """Like tf2onnx's conv2d_with_pad rewriter failing after it re-wired a Conv past its Pad (stop 21's defect)."""
+    for node in ops:
+        if node.type == "Conv2D" and node.inputs[0].type == "Pad":
+            g.replace_input(node, node.input[0], node.inputs[0].input[0], 0)
+            raise KeyError("kernel_shape")
+    return ops
+
+
+def test_a_rewriter_that_fails_half_way_fails_the_export_and_sends_the_segment_back(source_of, monkeypatch, tmp_path):
+    """tf2onnx logs a failed rewriter and goes on with the graph as it was left: here a Conv without its padding."""
+    import tf2onnx.tfonnx
+
+    source = source_of("padded_conv")
+    monkeypatch.setattr(tf2onnx.tfonnx, "rewrite_conv2d_with_pad", _half_done_rewriter)
+    with pytest.raises(ExportError, match=r"^Expected tf2onnx's graph rewriters to finish. Received: rewriter _half_done_rewriter raised KeyError"):
+        export_source(source)
+    result = SegmentRoute()(source, RouteContext(output_dir=tmp_path))
+    assert result.coverage == 0.0 and not result.segments
+    assert {f.op_type for f in result.fallbacks} >= {"Pad", "Conv2D"}
+    assert all("rewriter _half_done_rewriter raised KeyError" in f.reason for f in result.fallbacks), result.fallbacks
+    feeds = sample_inputs(source.inputs, batch=2, seed=0)
+    assert compare(source.run(feeds), tftrt_kit.load(result.artifact_dir)(feeds), executor="tensorflow").max_rel_error <= 1e-5

@@ -11,7 +11,7 @@ import dataclasses
 import io
 import logging
 import time
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from tftrt_kit.errors import ExportError
 from tftrt_kit.export_handlers import EXTRA_TF_HANDLERS
@@ -241,7 +241,11 @@ def _tf2onnx(graph_def, weights, inputs, outputs, options, renames, name, trace,
             with tf.Graph().as_default():
                 optimized = grappler.optimize(inputs, outputs, graph_def, weights=weights)
             tracker = OriginTracker({n.op for n in optimized.node}, options.opset, EXTRA_TF_HANDLERS) if trace else None
-            with tf.Graph().as_default() as tf_graph, tracker.rewriters_use_tf2onnx_handlers() if tracker else contextlib.nullcontext():
+            with (
+                tf.Graph().as_default() as tf_graph,
+                tracker.rewriters_use_tf2onnx_handlers() if tracker else contextlib.nullcontext(),
+                _rewriter_failures() as failed,
+            ):
                 tf.import_graph_def(optimized, name="")
                 del optimized
                 ranks = {renames.get(o, o): tf_graph.get_tensor_by_name(o).shape.rank for o in outputs}
@@ -257,6 +261,11 @@ def _tf2onnx(graph_def, weights, inputs, outputs, options, renames, name, trace,
                     const_node_values=weights.contents() if weights is not None else None,
                 )
             del tf_graph  # its import holds a copy of the weights
+            if failed:
+                raise ExportError(
+                    f"Expected tf2onnx's graph rewriters to finish. Received: {'; '.join(failed)}. tf2onnx goes on with the "
+                    "graph as a failed rewriter left it, which can compute something else, so this export is not used."
+                )
             if tracker:
                 tracker.snapshot(graph)
             # Handed over in a list: no reference here keeps tf2onnx's graph past its optimized copy.
@@ -266,6 +275,8 @@ def _tf2onnx(graph_def, weights, inputs, outputs, options, renames, name, trace,
         if "reshape_optimizer" in optimizers and _rank_changed(model, ranks):
             return _tf2onnx(graph_def, weights, inputs, outputs, options, renames, name, trace, ("reshape_optimizer",))
         return model, tracker
+    except ExportError:
+        raise
     except Exception as err:
         raise ExportError(
             f"Expected tf2onnx to convert the graph between {inputs} and {outputs}. "
@@ -273,6 +284,34 @@ def _tf2onnx(graph_def, weights, inputs, outputs, options, renames, name, trace,
         ) from err
     finally:
         tf2onnx_logger.setLevel(level)
+
+
+class _RewriterFailureLog(logging.Filter):
+    """Keeps tf2onnx's "rewriter ...: exception ..." records (a failed rewriter is logged, not raised) and drops every record."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures: list[str] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "rewriter %s: exception %s" and len(record.args) == 2:
+            rewriter, error = record.args
+            self.failures.append(f"rewriter {getattr(rewriter, '__name__', rewriter)} raised {type(error).__name__}: {str(error)[:200]}")
+        return False
+
+
+@contextlib.contextmanager
+def _rewriter_failures() -> Iterator[list[str]]:
+    """Collect the rewriters tf2onnx reports as failed inside the block (its log lines stay silent)."""
+    tfonnx = logging.getLogger("tf2onnx.tfonnx")
+    log, level = _RewriterFailureLog(), tfonnx.level
+    tfonnx.setLevel(logging.ERROR)
+    tfonnx.addFilter(log)
+    try:
+        yield log.failures
+    finally:
+        tfonnx.removeFilter(log)
+        tfonnx.setLevel(level)
 
 
 def _rank_changed(model: Any, ranks: dict[str, int | None]) -> bool:
