@@ -277,6 +277,24 @@ def _tensor_list_across_islands(path: Path) -> None:
     tf.saved_model.save(module, str(path), signatures={"serving_default": module.__call__})
 
 
+@register("constant_weights", _floats("image", (8, 8, 3)), "conv and dense weights as graph constants, no variable (TF-TRT's test graphs)")
+def _constant_weights(path: Path) -> None:
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    kernel = tf.constant(rng.standard_normal((3, 3, 3, 4)).astype(np.float32))
+    dense = tf.constant(rng.standard_normal((4, 2)).astype(np.float32))
+
+    class Constants(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, 8, 8, 3], tf.float32, name="image")])
+        def __call__(self, image):
+            h = tf.nn.relu(tf.nn.conv2d(image, kernel, 1, "SAME") + 0.1)
+            return {"logits": tf.matmul(tf.reduce_mean(h, axis=[1, 2]), dense) - 0.2}
+
+    module = Constants()
+    tf.saved_model.save(module, str(path), signatures={"serving_default": module.__call__})
+
+
 def write(name: str, path: Path) -> Path:
     """Write the kind ``name`` as a SavedModel at ``path`` and return ``path``."""
     KINDS[name].write(Path(path))

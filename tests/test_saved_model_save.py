@@ -79,6 +79,23 @@ def test_the_fingerprint_is_the_rewritten_files(tmp_path):
     assert written.saved_model_checksum == fresh.saved_model_checksum != 0
 
 
+class Doubling(tf.Module):
+    """No variable at all (a graph of constants, like TF-TRT's test graphs)."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")])
+    def __call__(self, x):
+        return {"y": x * 2.0}
+
+
+def test_a_model_without_variables_saves_and_loads_by_both_loaders(tmp_path):
+    module = Doubling()
+    _save(module, tmp_path / "m")
+    outputs, saver = _tf1_run(tmp_path / "m", X, save_to=tmp_path / "ckpt" / "c")
+    assert saver.restore_op_name == f"{SCOPE}/restore_all"
+    np.testing.assert_allclose(outputs["y"], X * 2.0)
+    np.testing.assert_allclose(tf.saved_model.load(str(tmp_path / "m")).signatures["serving_default"](x=X)["y"].numpy(), X * 2.0)
+
+
 def test_two_variables_of_one_name_keep_tensorflows_saver(tmp_path):
     """Their handles in the graph cannot be told apart by name, so TensorFlow's traced saver is written."""
     module = Affine(second_name="kernel")

@@ -134,12 +134,14 @@ def add_saver(meta_graph: Any, variables: list[CheckpointedVariable], object_gra
         return node(name, "Const", dtype=string, value=AttrValue(tensor=tf.make_tensor_proto(value, dtype=tf.string)))
 
     filename = node("filename", "Placeholder", dtype=string, shape=AttrValue(shape=tf.TensorShape([]).as_proto()))
-    restored = node("restore/RestoreV2", "RestoreV2", [filename, const("restore/tensor_names", keys), const("restore/shape_and_slices", [""] * len(keys))],
-                    device=cpu, dtypes=AttrValue(list=AttrValue.ListValue(type=[d.type for d in dtypes])))
-    assigns = [
-        node(f"restore/assign_{k}", "AssignVariableOp", [handles[v.name], f"{restored}:{k}"], dtype=dtypes[k], validate_shape=AttrValue(b=False))
-        for k, v in enumerate(variables)
-    ]
+    assigns = []
+    if variables:  # RestoreV2 restores at least one tensor
+        restored = node("restore/RestoreV2", "RestoreV2", [filename, const("restore/tensor_names", keys), const("restore/shape_and_slices", [""] * len(keys))],
+                        device=cpu, dtypes=AttrValue(list=AttrValue.ListValue(type=[d.type for d in dtypes])))
+        assigns = [
+            node(f"restore/assign_{k}", "AssignVariableOp", [handles[v.name], f"{restored}:{k}"], dtype=dtypes[k], validate_shape=AttrValue(b=False))
+            for k, v in enumerate(variables)
+        ]
     restore_all = node("restore_all", "NoOp", [f"^{a}" for a in assigns])
 
     reads = [node(f"save/read_{k}", "ReadVariableOp", [handles[v.name]], dtype=dtypes[k]) for k, v in enumerate(variables)]
