@@ -131,3 +131,21 @@ def test_both_routes_built_plans_from_the_path(converted, features):
     for route in ("onnx", "segment"):
         accuracy = report.routes[route].accuracy
         assert accuracy is not None and accuracy.max_abs_error <= 1e-3, (route, accuracy)
+
+
+@pytest.mark.slow
+def test_a_model_over_2_gib_converts_by_both_routes_and_matches_tensorflow(tmp_path):
+    """model_zoo's Dense2GiB (2.31 GiB of weights, over protobuf's limit), at the real thresholds (minutes, ~15 GiB of RAM)."""
+    from model_zoo.dense_stack import WIDTHS as ZOO_WIDTHS
+
+    saved_model = save_dense_stack(tmp_path / "saved_model", ZOO_WIDTHS["Dense2GiB"])
+    source = load_source(saved_model)
+    assert source.large_graph
+    report = tftrt_kit.convert(source, routes=("onnx", "segment"), output_dir=tmp_path / "out", benchmark=False)
+    features = np.random.default_rng(5).standard_normal((2, ZOO_WIDTHS["Dense2GiB"][0])).astype(np.float32)
+    expected = source.run({"features": features})["logits"]
+    for route in ("onnx", "segment"):
+        assert report.routes[route].ok, report.routes[route].error
+        assert report.routes[route].accuracy.verdict == "pass", report.routes[route].accuracy.reasons
+        with tftrt_kit.load(tmp_path / "out" / route, executor="onnxruntime") as model:
+            np.testing.assert_allclose(model(features=features)["logits"], expected, rtol=1e-4, atol=1e-4)
