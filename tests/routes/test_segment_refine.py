@@ -58,7 +58,7 @@ class _Parser:
 
 def _refine(source, parser, max_refinements=5):
     options = SegmentOptions()
-    exporter = SegmentExporter(source, ExportOptions(), GraphTensors(source.graph_def))
+    exporter = SegmentExporter(source, ExportOptions(), GraphTensors(source.shapes_graph))
     return refine(lambda overrides: segment_source(source, options, overrides), exporter, parser, max_refinements)
 
 

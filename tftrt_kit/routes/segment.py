@@ -107,7 +107,7 @@ class SegmentRoute(StagedRoute):
     def _segment(self, run: RouteRun) -> None:
         from tftrt_kit.routes.segment_partition import GraphTensors
 
-        graph = run.values["graph"] = GraphTensors(run.source.graph_def, run.source.shapes_graph)
+        graph = run.values["graph"] = GraphTensors(run.source.shapes_graph)
         refined = self._refine(run.source, run.context, graph)
         run.result.details["refinement_rounds"] = refined.rounds
         run.result.details["tf2onnx_passes"] = refined.tf2onnx_passes

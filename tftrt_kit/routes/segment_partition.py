@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from tftrt_kit.graph_weights import const_content, is_large_const, is_weight, without_weights
+from tftrt_kit.graph_weights import const_content, is_weight
 from tftrt_kit.segment.graph import canonical_tensor_name, parse_tensor_name
 from tftrt_kit.source import TensorSpec
 
@@ -45,21 +45,14 @@ class PartSpec:
 
 
 class GraphTensors:
-    """Static dtype and shape of every tensor of a frozen graph (one import into a ``tf.Graph``).
+    """Static dtype and shape of every tensor of a frozen graph.
 
-    Weights (constants of more than 1024 elements) are imported as ``Placeholder``
-    nodes of their dtype and shape: shapes and dtypes come out the same, and the
-    import holds no second copy of the weights.
+    Read from the source's one import of its graph (``Source.shapes_graph``), whose
+    weights are ``Placeholder`` nodes of their dtype and shape: shapes and dtypes come
+    out the same, and the import holds no second copy of the weights.
     """
 
-    def __init__(self, graph_def: Any, graph: Any = None):
-        """Import ``graph_def`` that way, or take ``graph``, the same import already made (``Source.shapes_graph``)."""
-        if graph is None:
-            import tensorflow as tf
-
-            graph = tf.Graph()
-            with graph.as_default():
-                tf.graph_util.import_graph_def(without_weights(graph_def, is_large_const)[0], name="")
+    def __init__(self, graph: Any):
         self.graph = graph
 
     def spec(self, tensor: str) -> TensorSpec:
