@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-_FLOATS = frozenset({"float16", "bfloat16", "float32", "float64"})
+#: TensorFlow dtype names of floating-point tensors.
+FLOATS = frozenset({"float16", "bfloat16", "float32", "float64"})
 _INTEGERS = frozenset({"int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64"})
 
 
@@ -58,7 +59,7 @@ def incompatibility(spec_dtype: str, value: np.ndarray) -> str | None:
         None, or a short reason.
     """
     kind = value.dtype.kind
-    if spec_dtype in _FLOATS:
+    if spec_dtype in FLOATS:
         if kind != "f" and value.dtype.name != "bfloat16":
             return "not a floating-point array"
         return _float_overflow(spec_dtype, value)

@@ -22,6 +22,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from tftrt_kit.dtypes import FLOATS, numpy_dtype
 from tftrt_kit.profiles import Profile, ProfilePlan
 from tftrt_kit.routes.segment_partition import source_function
 
@@ -29,8 +30,6 @@ from tftrt_kit.routes.segment_partition import source_function
 _SEED, _PROBE_SEED = 11, 12
 #: Most elements of a shape tensor (TensorRT's largest rank).
 _MAX_SHAPE_VALUES = 8
-#: Input dtypes whose values a profile never reads (only their shapes).
-_FLOATS = frozenset({"float16", "float32", "float64"})
 
 
 def segment_profiles(
@@ -130,8 +129,8 @@ def _feeds(
     if sample_data and all(tuple(np.shape(sample_data.get(n))) == tuple(s) for n, s in shapes.items()):
         feeds = dict(sample_data)
     else:
-        floats = {s.name: s.dtype for s in source.inputs if shapes_only and s.dtype in _FLOATS}
-        feeds = {name: np.zeros(shapes[name], dtype) for name, dtype in floats.items()}
+        floats = {s.name: s.dtype for s in source.inputs if shapes_only and s.dtype in FLOATS}
+        feeds = {name: np.zeros(shapes[name], numpy_dtype(dtype)) for name, dtype in floats.items()}
         feeds.update(sample_inputs([s for s in source.inputs if s.name not in floats], seed=seed + bound, shapes=shapes))
     dtypes = {spec.name: spec.dtype for spec in source.inputs}
     for name, triple in (values or {}).items():
