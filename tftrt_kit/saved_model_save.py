@@ -52,10 +52,11 @@ def save_saved_model(obj: Any, directory: Path, signatures: Mapping[str, Any], o
     meta_graph = saved.meta_graphs[0]
     prefix = Path(directory) / "variables" / "variables"
     variables, object_graph = checkpointed_variables(prefix) if Path(f"{prefix}.index").is_file() else (None, b"")
-    if variables is None or not handles_match(meta_graph.graph_def, variables):
+    handles = handle_nodes(meta_graph.graph_def, variables) if variables is not None else None
+    if handles is None:
         tf.saved_model.save(obj, str(directory), signatures=signatures, options=options)
         return
-    add_saver(meta_graph, variables, object_graph)
+    add_saver(meta_graph, variables, handles, object_graph)
     _write_saved_model_proto(Path(directory), saved)
 
 
@@ -86,8 +87,8 @@ def checkpointed_variables(prefix: Path) -> tuple[list[CheckpointedVariable] | N
     return [CheckpointedVariable(a.checkpoint_key, a.full_name, dtypes[a.checkpoint_key], tuple(shapes[a.checkpoint_key])) for a in attributes], object_graph
 
 
-def handles_match(graph_def: Any, variables: list[CheckpointedVariable]) -> bool:
-    """Whether the graph's ``VarHandleOp`` nodes are exactly one per variable, by shared name, dtype and shape.
+def handle_nodes(graph_def: Any, variables: list[CheckpointedVariable]) -> dict[str, str] | None:
+    """Variable name -> its ``VarHandleOp`` node in ``graph_def``; None unless there is exactly one per variable, by shared name, dtype and shape.
 
     TensorFlow names each variable's handle in the saved graph after the variable, with a
     suffix where the name is taken. With every name distinct, equal sets of names mean no
@@ -96,20 +97,20 @@ def handles_match(graph_def: Any, variables: list[CheckpointedVariable]) -> bool
     """
     handles = {node.attr["shared_name"].s.decode(): node for node in graph_def.node if node.op == "VarHandleOp"}
     if any(node.name.startswith(f"{SCOPE}/") for node in graph_def.node):
-        return False
+        return None
     if len(handles) != sum(1 for node in graph_def.node if node.op == "VarHandleOp") or set(handles) != {v.name for v in variables}:
-        return False
+        return None
     for variable in variables:
         attr = handles[variable.name].attr
         if attr["dtype"].type != variable.dtype.as_datatype_enum or _dims(attr["shape"].shape) != variable.shape:
-            return False
-    return True
+            return None
+    return {name: node.name for name, node in handles.items()}
 
 
-def add_saver(meta_graph: Any, variables: list[CheckpointedVariable], object_graph: bytes) -> None:
+def add_saver(meta_graph: Any, variables: list[CheckpointedVariable], handles: Mapping[str, str], object_graph: bytes) -> None:
     """Add the save and restore nodes of ``variables`` to ``meta_graph``'s graph, and its ``SaverDef``.
 
-    The restore assigns each key's value to the ``VarHandleOp`` named after its variable;
+    The restore assigns each key's value to its variable's ``VarHandleOp`` (``handles``, from :func:`handle_nodes`);
     the save writes their values and the object graph, so its checkpoint also restores
     object by object.
     """
@@ -118,7 +119,6 @@ def add_saver(meta_graph: Any, variables: list[CheckpointedVariable], object_gra
     from tensorflow.core.protobuf import saver_pb2
 
     graph = meta_graph.graph_def
-    handles = {node.attr["shared_name"].s.decode(): node.name for node in graph.node if node.op == "VarHandleOp"}
     dtypes = [AttrValue(type=v.dtype.as_datatype_enum) for v in variables]
     string = AttrValue(type=tf.string.as_datatype_enum)
     keys = [v.key for v in variables]
