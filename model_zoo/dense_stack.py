@@ -16,11 +16,6 @@ from typing import Sequence
 WIDTHS = {"Dense2GiB": (4096, 16384, 16384, 16384, 1000)}
 
 
-def weight_bytes(widths: Sequence[int]) -> int:
-    """Bytes of the float32 kernels and biases of a stack of ``widths``."""
-    return sum(4 * (a * b + b) for a, b in zip(widths, widths[1:]))
-
-
 def save_dense_stack(path: Path, widths: Sequence[int], seed: int = 0) -> Path:
     """Write a SavedModel (signature ``serving_default``: ``features`` [batch, widths[0]] -> ``logits``) to ``path``.
 

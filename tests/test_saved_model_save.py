@@ -121,7 +121,7 @@ class Table(tf.Module):
 
 def test_a_checkpointed_table_keeps_tensorflows_saver(tmp_path):
     module = Table()
-    save_saved_model(module, tmp_path / "m", {"serving_default": module.__call__.get_concrete_function()}, tf.saved_model.SaveOptions(**OPTIONS))
+    _save(module, tmp_path / "m")
     keys = np.array([b"a", b"b", b"c"])
     outputs, saver = _tf1_run(tmp_path / "m", keys)
     assert saver.restore_op_name and not saver.restore_op_name.startswith(SCOPE)

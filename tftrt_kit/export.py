@@ -179,7 +179,6 @@ def convert_traced(
         ExportError: tf2onnx failed.
     """
     from tftrt_kit.export_origins import resolve_origins
-
     from tftrt_kit.graph_weights import split_weights
 
     if weights is not None and not large_graph:
